@@ -1,0 +1,1 @@
+"""Async client for streaming chat against a LangGraph deployment."""

@@ -1,0 +1,175 @@
+"""Typed stream events: one model for every stream mode, local or remote.
+
+The decoders in this package turn the SDK's `StreamPart`s (any `stream_mode`, with or
+without subgraphs) and in-process `astream` output into these events. Renderers, the
+CLI's `--json` output and applications consume only these, so they never depend on
+which stream mode produced them.
+
+Every event is a frozen dataclass with a `kind` tag; `to_json` gives its wire form.
+`namespace` is the subgraph path (empty for the root graph) and `node` the graph node
+that produced the event, where known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage
+
+Namespace = tuple[str, ...]
+RunStatus = Literal["success", "error", "interrupted", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The server accepted the run (the stream's `metadata` event)."""
+
+    run_id: str
+    thread_id: str | None = None
+    attempt: int | None = None
+    kind: Literal["run_started"] = "run_started"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStarted:
+    """A new message began streaming (or arrived whole)."""
+
+    message_id: str
+    role: str
+    node: str | None = None
+    namespace: Namespace = ()
+    kind: Literal["message_started"] = "message_started"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """New text appended to a streaming message."""
+
+    message_id: str
+    text: str
+    node: str | None = None
+    namespace: Namespace = ()
+    kind: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallProgress:
+    """A tool call's arguments changed as the model generated them.
+
+    `args` is the whole argument object parsed so far (partial JSON), so a renderer can
+    redraw the call in place: `{}` -> `{'a': 2}` -> `{'a': 2, 'b': 3}`.
+    """
+
+    message_id: str
+    index: int
+    call_id: str | None
+    name: str | None
+    args: dict[str, Any]
+    node: str | None = None
+    namespace: Namespace = ()
+    kind: Literal["tool_call_progress"] = "tool_call_progress"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFinished:
+    """A message is complete: the full message, why it stopped, and token usage."""
+
+    message_id: str
+    message: BaseMessage
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    node: str | None = None
+    namespace: Namespace = ()
+    kind: Literal["message_finished"] = "message_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class StateValues:
+    """The graph's full state after a step (`values` mode)."""
+
+    values: dict[str, Any]
+    namespace: Namespace = ()
+    kind: Literal["state_values"] = "state_values"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUpdate:
+    """What one node wrote to the state (`updates` mode)."""
+
+    node: str
+    update: Any
+    namespace: Namespace = ()
+    kind: Literal["node_update"] = "node_update"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomEvent:
+    """Data a node wrote with its stream writer (`custom` mode)."""
+
+    data: Any
+    namespace: Namespace = ()
+    kind: Literal["custom"] = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """The run failed; `message` is one line fit to show a user."""
+
+    message: str
+    error: str = "Error"
+    kind: Literal["run_error"] = "run_error"
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The run is over. Always the last event of a stream."""
+
+    run_id: str | None
+    status: RunStatus = "success"
+    kind: Literal["run_ended"] = "run_ended"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResumed:
+    """The connection dropped and the stream was rejoined from `last_event_id`."""
+
+    run_id: str
+    last_event_id: str | None
+    attempt: int
+    kind: Literal["stream_resumed"] = "stream_resumed"
+
+
+StreamEvent = (
+    RunStarted
+    | MessageStarted
+    | TextDelta
+    | ToolCallProgress
+    | MessageFinished
+    | StateValues
+    | NodeUpdate
+    | CustomEvent
+    | RunError
+    | RunEnded
+    | StreamResumed
+)
+"""Any event a decoder yields."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseMessage):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def to_json(event: StreamEvent) -> dict[str, Any]:
+    """Return the event as a JSON-ready dict (messages as LangChain's message dicts)."""
+    return {f.name: _jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
