@@ -50,7 +50,7 @@ async def aassistant(state: State, config: RunnableConfig) -> NodeResult:
 
 def route_assistant(state: State, runtime: Runtime[Context]) -> str:
     """Run the requested tools, else summarize if the finished turn made the thread long."""
-    if tools_condition(state) == "tools":
+    if tools_condition(dict(state)) == "tools":
         return "tools"
     return memory.route_to_summary(state, runtime)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -89,9 +88,7 @@ def summary_request(messages: Sequence[AnyMessage], summary: str) -> list[BaseMe
     return [*messages, HumanMessage(content=instruction)]
 
 
-def route_to_summary(
-    state: State, runtime: Runtime[Context]
-) -> Literal["summarize_conversation", "__end__"]:
+def route_to_summary(state: State, runtime: Runtime[Context]) -> str:
     """Route to the summarizer when the finished turn left too many messages."""
     if needs_summary(state["messages"], context_of(runtime).summarize_after):
         return SUMMARIZE_NODE

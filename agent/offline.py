@@ -33,6 +33,7 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolCall,
     ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -49,14 +50,14 @@ DEFAULT_DELAY = 0.02
 MAX_COUNT = 5000
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
-_SYMBOLIC = re.compile(rf"({_NUMBER})\s*([+*x×/÷])\s*({_NUMBER})")
+_SYMBOLIC = re.compile(rf"({_NUMBER})\s*([+*x\u00d7/\u00f7])\s*({_NUMBER})")
 _OPERATION_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("divide", re.compile(r"\bdivid|\bover\b|\bquotient\b", re.I)),
     ("multiply", re.compile(r"\bmultipl|\btimes\b|\bproduct\b", re.I)),
     ("add", re.compile(r"\badd|\bplus\b|\bsum\b", re.I)),
 )
-_SYMBOL_OPERATIONS = {"+": "add", "*": "multiply", "x": "multiply", "×": "multiply"}
-_SYMBOL_OPERATIONS |= {"/": "divide", "÷": "divide"}
+_SYMBOL_OPERATIONS = {"+": "add", "*": "multiply", "x": "multiply", "\u00d7": "multiply"}
+_SYMBOL_OPERATIONS |= {"/": "divide", "\u00f7": "divide"}
 _GERUNDS = {"add": "adding", "multiply": "multiplying", "divide": "dividing"}
 _INTRODUCTION = re.compile(r"\b(?:i'm|i am|my name is|call me)\s+([a-z][\w-]*)", re.I)
 _NAME_QUESTION = re.compile(r"\b(?:what(?:'s| is) my name|who am i)\b", re.I)
@@ -142,11 +143,17 @@ def _call_id(messages: Sequence[BaseMessage], name: str, args: dict[str, float])
     return "call_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
+def _introduced_name(text: str) -> str | None:
+    match = _INTRODUCTION.search(text)
+    if match and match.group(1).lower() not in _NOT_NAMES:
+        return match.group(1).capitalize()
+    return None
+
+
 def _known_name(messages: Sequence[BaseMessage]) -> str | None:
     for message in reversed(messages):
-        if isinstance(message, HumanMessage) and (match := _INTRODUCTION.search(_text(message))):
-            if match.group(1).lower() not in _NOT_NAMES:
-                return match.group(1).capitalize()
+        if isinstance(message, HumanMessage) and (name := _introduced_name(_text(message))):
+            return name
         if isinstance(message, SystemMessage) and (match := _SUMMARY_NAME.search(_text(message))):
             return match.group(1)
     return None
@@ -174,7 +181,7 @@ def _answer_tool_results(messages: Sequence[BaseMessage]) -> str:
         if not isinstance(message, ToolMessage):
             break
         results.insert(0, message)
-    calls = {
+    calls: dict[str | None, ToolCall] = {
         call["id"]: call
         for message in messages
         if isinstance(message, AIMessage)
@@ -182,11 +189,13 @@ def _answer_tool_results(messages: Sequence[BaseMessage]) -> str:
     }
     sentences = []
     for result in results:
-        call = calls.get(result.tool_call_id, {"name": "calculation", "args": {}})
+        call = calls.get(result.tool_call_id) or ToolCall(name="calculation", args={}, id=None)
         content = _text(result)
         if result.status == "error" or content.startswith("Error"):
             reason = content.removeprefix("Error:").strip()
-            sentences.append(f"I couldn't finish {_describe(call['name'], call['args'])}: {reason}.")
+            sentences.append(
+                f"I couldn't finish {_describe(call['name'], call['args'])}: {reason}."
+            )
         else:
             sentences.append(
                 f"The result of {_describe(call['name'], call['args'])} is {_format(content)}."
@@ -220,20 +229,20 @@ def plan_reply(messages: Sequence[BaseMessage], tool_names: Sequence[str] = ()) 
     if (previous := _summary_previous(prompt)) is not None:
         return Plan(_summarize(messages, previous))
     if (arithmetic := parse_arithmetic(prompt)) is not None:
-        name, args = arithmetic
-        if name in tool_names:
-            return Plan(tool_calls=(PlannedToolCall(name, args, _call_id(messages, name, args)),))
-        return Plan(f"The result of {_describe(name, args)} is {_apply(name, args)}.")
+        operation, args = arithmetic
+        if operation in tool_names:
+            call = PlannedToolCall(operation, args, _call_id(messages, operation, args))
+            return Plan(tool_calls=(call,))
+        return Plan(f"The result of {_describe(operation, args)} is {_apply(operation, args)}.")
     if match := _COUNT.search(prompt):
         count = min(int(match.group(1)), MAX_COUNT)
         return Plan(" ".join(str(n) for n in range(1, count + 1)))
     if _NAME_QUESTION.search(prompt):
-        name = _known_name(messages)
-        if name:
-            return Plan(f"Your name is {name}.")
+        if known := _known_name(messages):
+            return Plan(f"Your name is {known}.")
         return Plan("I don't know your name yet. Tell me with \"I'm <name>\".")
-    if (match := _INTRODUCTION.search(prompt)) and match.group(1).lower() not in _NOT_NAMES:
-        return Plan(f"Hi {match.group(1).capitalize()}! How can I assist you today?")
+    if name := _introduced_name(prompt):
+        return Plan(f"Hi {name}! How can I assist you today?")
     if _GREETING.search(prompt):
         return Plan("Hello! How can I assist you today?")
     return Plan(
@@ -319,7 +328,9 @@ class OfflineChatModel(BaseChatModel):
             },
             chunk_position="last",
         )
-        yield ChatGenerationChunk(message=last, generation_info={"finish_reason": plan.finish_reason})
+        yield ChatGenerationChunk(
+            message=last, generation_info={"finish_reason": plan.finish_reason}
+        )
 
     def _stream(
         self,
