@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
-    AnyMessage,
     BaseMessage,
     HumanMessage,
     RemoveMessage,
@@ -70,7 +69,7 @@ def messages_to_remove(messages: Sequence[BaseMessage], keep_last: int) -> list[
 
 
 def with_summary(
-    messages: Sequence[AnyMessage], summary: str, system_prompt: str
+    messages: Sequence[BaseMessage], summary: str, system_prompt: str
 ) -> list[BaseMessage]:
     """Return the model input: system prompt, then the summary as a system message."""
     head: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
@@ -79,7 +78,7 @@ def with_summary(
     return [*head, *messages]
 
 
-def summary_request(messages: Sequence[AnyMessage], summary: str) -> list[BaseMessage]:
+def summary_request(messages: Sequence[BaseMessage], summary: str) -> list[BaseMessage]:
     """Return the summarizer's input: the conversation plus a create-or-extend prompt."""
     if summary:
         instruction = prompts.EXTEND_SUMMARY_PROMPT.format(summary=summary)

@@ -172,4 +172,3 @@ def _jsonable(value: Any) -> Any:
 def to_json(event: StreamEvent) -> dict[str, Any]:
     """Return the event as a JSON-ready dict (messages as LangChain's message dicts)."""
     return {f.name: _jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
-

@@ -11,18 +11,21 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import MemorySaver
+from pydantic import Field
 
 from agent import agent as agent_module
 from agent import chatbot as chatbot_module
 from agent import models
 from agent.context import Context
 from agent.offline import OfflineChatModel
+from agent.state import InputState
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _thread(thread_id: str) -> dict[str, Any]:
+def _thread(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -64,8 +67,9 @@ def test_langgraph_validate_accepts_the_config() -> None:
 def test_updates_mode_streams_one_update_per_node() -> None:
     graph = agent_module.builder.compile(checkpointer=MemorySaver())
     updates = list(
-        graph.stream({"messages": [HumanMessage("Multiply 2 and 3")]}, _thread("u"),
-                     stream_mode="updates")  # fmt: skip
+        graph.stream(
+            {"messages": [HumanMessage("Multiply 2 and 3")]}, _thread("u"), stream_mode="updates"
+        )
     )
     assert [next(iter(u)) for u in updates] == ["assistant", "tools", "assistant"]
     call = updates[0]["assistant"]["messages"][0]
@@ -80,8 +84,9 @@ def test_updates_mode_streams_one_update_per_node() -> None:
 def test_values_mode_streams_the_whole_state_after_each_step() -> None:
     graph = chatbot_module.builder.compile(checkpointer=MemorySaver())
     values = list(
-        graph.stream({"messages": [HumanMessage("hi! I'm Lance")]}, _thread("v"),
-                     stream_mode="values")  # fmt: skip
+        graph.stream(
+            {"messages": [HumanMessage("hi! I'm Lance")]}, _thread("v"), stream_mode="values"
+        )
     )
     assert [_texts(v["messages"]) for v in values] == [
         [("human", "hi! I'm Lance")],
@@ -91,7 +96,7 @@ def test_values_mode_streams_the_whole_state_after_each_step() -> None:
 
 async def test_astream_and_stream_give_the_same_updates() -> None:
     graph = agent_module.builder.compile(checkpointer=MemorySaver())
-    request = {"messages": [HumanMessage("7 * 8")]}
+    request: InputState = {"messages": [HumanMessage("7 * 8")]}
     sync = list(graph.stream(request, _thread("s"), stream_mode="updates"))
     asynchronous = [u async for u in graph.astream(request, _thread("a"), stream_mode="updates")]
 
@@ -107,7 +112,10 @@ def test_divide_by_zero_becomes_a_tool_error_not_a_crash() -> None:
     result = state["messages"][2]
     assert isinstance(result, ToolMessage) and result.status == "error"
     assert result.content == "Error: cannot divide 5 by zero"
-    assert state["messages"][-1].content == "I couldn't finish dividing 5 by 0: cannot divide 5 by zero."
+    assert (
+        state["messages"][-1].content
+        == "I couldn't finish dividing 5 by 0: cannot divide 5 by zero."
+    )
 
 
 async def test_memory_survives_summarization() -> None:
@@ -128,7 +136,7 @@ async def test_summarizer_tokens_stay_out_of_the_messages_stream() -> None:
     for text in ["hi! I'm Lance", "one", "two"]:
         await graph.ainvoke({"messages": [HumanMessage(text)]}, config)
     nodes = [
-        metadata["langgraph_node"]
+        metadata["langgraph_node"]  # type: ignore[index]
         async for _, metadata in graph.astream(
             {"messages": [HumanMessage("three")]}, config, stream_mode="messages"
         )
@@ -140,7 +148,7 @@ async def test_summarizer_tokens_stay_out_of_the_messages_stream() -> None:
 class RecordingModel(OfflineChatModel):
     """The offline model, recording every conversation it is asked to continue."""
 
-    requests: list[list[BaseMessage]] = []
+    requests: list[list[BaseMessage]] = Field(default_factory=list)
 
     def _chunks(self, messages: list[BaseMessage], tools: Any) -> Any:
         self.requests.append(list(messages))

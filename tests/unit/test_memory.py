@@ -16,7 +16,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.memory import MemorySaver
 from langgraph.graph import END
 
@@ -75,7 +75,8 @@ def test_kept_tail_never_splits_a_tool_call_from_its_results(
     assert [r.id for r in removed] == [m.id for m in conversation[:start]]
     # The cut moves only as far as it must: past the ToolMessages, onto their AI call.
     if keep_last and start < len(conversation) - keep_last:
-        assert isinstance(conversation[start], AIMessage) and conversation[start].tool_calls
+        first = conversation[start]
+        assert isinstance(first, AIMessage) and first.tool_calls
 
 
 def test_cut_moves_onto_the_tool_call_when_the_tail_would_start_with_its_result() -> None:
@@ -164,9 +165,9 @@ def _scripted_model(fail_summary: bool) -> RunnableLambda[list[BaseMessage], AIM
 def test_summarizer_node_cuts_or_keeps_everything_when_it_fails(
     monkeypatch: pytest.MonkeyPatch, fail_summary: bool
 ) -> None:
-    monkeypatch.setitem(models._loaded, "scripted", _scripted_model(fail_summary))  # type: ignore[arg-type]
+    monkeypatch.setitem(models._loaded, "scripted", _scripted_model(fail_summary))
     graph = chatbot_builder.compile(checkpointer=MemorySaver())
-    config = {"configurable": {"thread_id": "t"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
     context = Context(model="scripted", summarize_after=4, keep_last=2)
     for n in range(2):
         graph.invoke({"messages": [HumanMessage(f"q{n}")]}, config, context=context)
