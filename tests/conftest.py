@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.support.devserver"]
+
 # Unit tests run the offline model without its demo pacing, and never reach OpenAI.
 os.environ["OFFLINE_MODEL_DELAY"] = "0"
 os.environ.pop("OPENAI_API_KEY", None)

@@ -1,0 +1,1 @@
+"""Test infrastructure: a scripted fake OpenAI server and a `langgraph dev` manager."""

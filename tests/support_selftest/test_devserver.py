@@ -1,0 +1,130 @@
+"""Self-tests: ``DevServer`` runs a real ``langgraph dev`` outside the project directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from client.devserver import DevServer, DevServerError, portable_config
+from tests.support.devserver import REPO_ROOT
+
+GRAPH = textwrap.dedent(
+    """
+    import os
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+
+    class State(TypedDict, total=False):
+        n: int
+        probe: str
+
+
+    def step(state: State) -> State:
+        return {"n": state.get("n", 0) + 1, "probe": os.environ.get("PROBE", "unset")}
+
+
+    builder = StateGraph(State)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_edge("step", END)
+    graph = builder.compile()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway project using both graph syntaxes, a dependency and an env file."""
+    root = tmp_path_factory.mktemp("project")
+    (root / "files").mkdir()
+    (root / "files" / "tiny.py").write_text(GRAPH)
+    (root / "tinypkg").mkdir()
+    (root / "tinypkg" / "__init__.py").write_text("")
+    (root / "tinypkg" / "mod.py").write_text(GRAPH)
+    # A developer's .env must not override the test's environment.
+    (root / ".env").write_text("PROBE=from-dotenv\n")
+    config = {
+        "dependencies": ["."],
+        "graphs": {
+            "by_path": "./files/tiny.py:graph",
+            "by_module": {"path": "tinypkg.mod:graph", "description": "module syntax"},
+        },
+        "env": ".env",
+    }
+    (root / "langgraph.json").write_text(json.dumps(config))
+    return root
+
+
+def test_portable_config_makes_paths_absolute(project: Path) -> None:
+    config = portable_config(project / "langgraph.json")
+
+    assert config["dependencies"] == [str(project)]
+    assert config["graphs"]["by_path"] == f"{project}/files/tiny.py:graph"
+    assert config["graphs"]["by_module"]["path"] == "tinypkg.mod:graph"
+    assert "env" not in config
+    kept = portable_config(project / "langgraph.json", load_env_file=True)
+    assert kept["env"] == str(project / ".env")
+
+
+def test_dev_server_lifecycle(project: Path) -> None:
+    before = sorted(p.name for p in project.iterdir())
+    repo_state_existed = (REPO_ROOT / ".langgraph_api").exists()
+    server = DevServer(project / "langgraph.json", env={"PROBE": "from-test"})
+    try:
+        server.start()
+        assert server.startup_seconds is not None
+        print(f"langgraph dev started in {server.startup_seconds:.2f}s")
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.get("/ok").status_code == 200
+            found = client.post("/assistants/search", json={}).json()
+            assert {a["graph_id"] for a in found} == {"by_path", "by_module"}
+            thread = client.post("/threads", json={}).json()["thread_id"]
+            for graph_id in ("by_path", "by_module"):
+                run = {"assistant_id": graph_id, "input": {"n": 1}}
+                result = client.post(f"/threads/{thread}/runs/wait", json=run).json()
+                assert result == {"n": 2, "probe": "from-test"}
+        pgid = server.pid
+        assert pgid is not None and os.getpgid(pgid) == pgid
+
+        server.restart()  # Graceful stop flushes state; the thread must survive.
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.get(f"/threads/{thread}").json()["values"] == {
+                "n": 2,
+                "probe": "from-test",
+            }
+
+        server.stop()
+        server.stop()  # Idempotent.
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)
+        assert not server.running
+        assert any(server.state_dir.iterdir())
+        assert server.state_dir.parent != project
+        assert "\x1b[" not in server.log_text()
+        assert "Shutting down background workers" in server.log_text()
+    finally:
+        server.cleanup()
+    assert sorted(p.name for p in project.iterdir()) == before
+    assert (REPO_ROOT / ".langgraph_api").exists() == repo_state_existed
+    assert not server.workdir.exists()
+
+
+def test_startup_failure_reports_log_tail(tmp_path: Path) -> None:
+    (tmp_path / "langgraph.json").write_text(
+        json.dumps({"dependencies": ["."], "graphs": {"missing": "./nowhere.py:graph"}})
+    )
+
+    with (
+        pytest.raises(DevServerError, match=r"nowhere\.py") as caught,
+        DevServer(tmp_path / "langgraph.json", startup_timeout=30),
+    ):
+        pass
+
+    assert "exited with code" in str(caught.value)
