@@ -5,7 +5,7 @@ Registered from `tests/conftest.py` with `pytest_plugins`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +44,21 @@ def dev_server(fake_openai_server: FakeOpenAI) -> Iterator[DevServer]:
     """Run one ``langgraph dev`` for the session, using the fake OpenAI server."""
     with DevServer(CONFIG, env=dev_server_env(fake_openai_server.base_url)) as server:
         yield server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the dev server's log tail to the report of a failed test that used it."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("dev_server")
+    if report.failed and isinstance(server, DevServer):
+        report.sections.append(("langgraph dev log (last 80 lines)", server.log_tail(80)))
+    return report
+
+
+@pytest.fixture(scope="session")
+def dev_server_url(dev_server: DevServer) -> str:
+    """Return the session server's URL (its default model is ChatOpenAI on the fake)."""
+    return dev_server.url
