@@ -1,0 +1,593 @@
+"""Decode a run's `langgraph-sdk` stream parts into the typed events of `client.events`.
+
+`StreamDecoder` is a synchronous, per-run state machine. Feed it every `StreamPart` of one
+run in order, whatever the `stream_mode` (one mode or several, with or without
+subgraphs), then call `finish()` when the iteration ends; it returns the typed events, so
+renderers never depend on the stream mode:
+
+- `metadata` -> `RunStarted`; `error` -> `RunError` (one line) and `RunEnded("error")`;
+  `end` (sent by some LangGraph servers, not by `langgraph dev`) -> `finish()`.
+- Legacy `messages` (`messages/metadata`, `messages/partial` with the whole message so
+  far, `messages/complete`), `messages-tuple` (`[chunk, metadata]`) and `events`
+  (`on_chat_model_stream` / `on_chat_model_end`) -> one `MessageStarted`, then
+  `TextDelta`s (only the new text) and `ToolCallProgress`es (the whole parsed arguments,
+  only when they change), then one `MessageFinished` per message. Legacy partials and
+  tuple chunks of the same reply give the same events, because both are reduced to the
+  same thing: a snapshot of the message so far.
+- `values` -> `StateValues`; `updates` -> one `NodeUpdate` per node; `custom` ->
+  `CustomEvent`. Messages first seen there arrive whole.
+- `event|ns1|ns2` names (`stream_subgraphs=True`) put `("ns1", "ns2")` in `namespace`.
+
+A message id that was finished (or filtered out by `nodes`) is never started again, so
+several modes at once never duplicate a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, TypeAlias, TypeGuard, cast, get_args
+
+from langchain_core.messages import (
+    AIMessageChunk,
+    BaseMessage,
+    BaseMessageChunk,
+    message_chunk_to_message,
+    messages_from_dict,
+)
+from langchain_core.messages.ai import add_ai_message_chunks
+from langchain_core.utils.json import parse_partial_json
+from langgraph_sdk.schema import StreamPart
+
+from client.events import (
+    CustomEvent,
+    MessageFinished,
+    MessageStarted,
+    Namespace,
+    NodeUpdate,
+    RunEnded,
+    RunError,
+    RunStarted,
+    RunStatus,
+    StateValues,
+    StreamEvent,
+    TextDelta,
+    ToolCallProgress,
+)
+
+__all__ = ["PartInput", "StreamDecoder"]
+
+PartInput: TypeAlias = StreamPart | tuple[str, Any] | tuple[str, Any, str | None]
+"""What `StreamDecoder.feed` accepts: an SDK `StreamPart`, or `(event, data[, id])`."""
+
+_Message: TypeAlias = Mapping[str, Any] | BaseMessage
+"""A message as it arrives: a dict off the wire, or an object from an in-process stream."""
+
+_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
+# OpenAI and most providers say `finish_reason`; Anthropic says `stop_reason`.
+_FINISH_KEYS = ("finish_reason", "stop_reason")
+_MAX_ERROR_CHARS = 300
+# Where a message's content comes from (`_Live.source`).
+_PARTIAL, _TUPLE, _EVENTS, _WHOLE = "messages/partial", "messages", "events", "whole"
+
+
+@dataclass(slots=True, eq=False)
+class _ToolCall:
+    """What was reported for one tool call of a message."""
+
+    index: int
+    args: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Live:
+    """A message that was started and not yet finished."""
+
+    message_id: str
+    role: str
+    node: str | None
+    namespace: Namespace
+    source: str
+    """The event that streams it ("messages/partial", "messages" or "events"): with
+    several modes at once the same tokens come once per mode, and one is enough."""
+    latest: _Message
+    """The latest whole snapshot (a legacy partial, a whole message, or the first chunk)."""
+    text_len: int = 0
+    """How many characters of text `TextDelta`s have carried so far."""
+    calls: dict[object, _ToolCall] = field(default_factory=dict)
+    chunk: AIMessageChunk | None = None
+    """The chunks folded so far (`messages-tuple` and `events` modes)."""
+    pending: list[_Message] = field(default_factory=list)
+    """Chunks not folded yet: text-only chunks need no fold until the message finishes."""
+    plain: list[str] = field(default_factory=list)
+    """The texts of the latest plain chunks (text and nothing else), not folded yet."""
+    blocks: bool = False
+    """The content is a list of content blocks, so the text must come from the fold."""
+
+
+class StreamDecoder:
+    """Turn one run's stream parts, in any stream mode, into typed stream events.
+
+    Attributes:
+        run_id: The run's id, from the stream's `metadata` event.
+        last_event_id: The id of the last part that had one, to resume the stream from.
+        ended: True once the run ended: an `end` or `error` event, or `finish()`.
+        thread_id: The thread the run belongs to, reported in `RunStarted`.
+    """
+
+    def __init__(
+        self, *, thread_id: str | None = None, nodes: Collection[str] | None = None
+    ) -> None:
+        """Create a decoder for one run.
+
+        Args:
+            thread_id: The run's thread, for `RunStarted` (the stream does not carry it).
+            nodes: Emit message and token events only for messages produced by these
+                graph nodes; None means all. Messages whose node is unknown (first seen
+                in a `values` event) always pass.
+        """
+        self.thread_id = thread_id
+        self.run_id: str | None = None
+        self.last_event_id: str | None = None
+        self.ended = False
+        self._nodes = frozenset(nodes) if nodes is not None else None
+        self._live: dict[str, _Live] = {}
+        # Live messages whose finish reason was seen: they finish at the next part that
+        # does not continue them, since a usage-only chunk may still follow (OpenAI).
+        self._finishing: dict[str, _Live] = {}
+        self._done: set[str] = set()
+        # Legacy `messages/metadata`: message id -> (node, namespace).
+        self._origins: dict[str, tuple[str | None, Namespace]] = {}
+        self._handlers = {
+            "metadata": self._on_metadata,
+            "end": self._on_end,
+            "error": self._on_error,
+            "messages/metadata": self._on_message_metadata,
+            "messages/partial": self._on_partial,
+            "messages/complete": self._on_complete,
+            "messages": self._on_tuple,
+            "values": self._on_values,
+            "updates": self._on_updates,
+            "custom": self._on_custom,
+            "events": self._on_events,
+        }
+
+    def feed(self, part: PartInput) -> list[StreamEvent]:
+        """Decode one stream part and return the events it completes.
+
+        Args:
+            part: An SDK `StreamPart`, or an `(event, data)` / `(event, data, id)` tuple.
+                Parts of unknown or unneeded kinds (`debug`, `tasks`, ...) yield nothing.
+        """
+        event, data = part[0], part[1]
+        if len(part) > 2 and part[2]:
+            self.last_event_id = part[2]
+        if self.ended:
+            return []
+        name, nested, rest = event.partition("|")
+        handler = self._handlers.get(name)
+        out: list[StreamEvent] = []
+        if handler is not None:
+            handler(data, tuple(rest.split("|")) if nested else (), out)
+        return out
+
+    def finish(self, status: RunStatus = "success") -> list[StreamEvent]:
+        """Finish every pending message, then end the run; idempotent.
+
+        Args:
+            status: How the run ended, for `RunEnded`.
+
+        Returns:
+            `MessageFinished` for each pending message and one `RunEnded`; nothing when
+            the run has already ended.
+        """
+        out: list[StreamEvent] = []
+        self._end(status, out)
+        return out
+
+    # --- run lifecycle -------------------------------------------------------------
+
+    def _on_metadata(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._settle(None, out)
+        data = data if isinstance(data, Mapping) else {}
+        self.run_id = str(data.get("run_id") or self.run_id or "")
+        out.append(RunStarted(self.run_id, self.thread_id, data.get("attempt")))
+
+    def _on_end(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        status = data.get("status") if isinstance(data, Mapping) else None
+        if status is None or status in _STATUSES:
+            self._end(status or "success", out)
+        else:
+            self._end("error", out)  # e.g. "timeout"
+
+    def _on_error(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._end("error", out, _run_error(data))
+
+    def _end(
+        self, status: RunStatus, out: list[StreamEvent], error: RunError | None = None
+    ) -> None:
+        if self.ended:
+            return
+        for live in list(self._live.values()):
+            self._finish(live, out)
+        if error is not None:
+            out.append(error)
+        out.append(RunEnded(self.run_id, status))
+        self.ended = True
+
+    # --- state and custom modes ----------------------------------------------------
+
+    def _on_values(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._settle(None, out)
+        values = data if isinstance(data, dict) else {"value": data}
+        self._whole_all(values.get("messages"), None, namespace, out)
+        out.append(StateValues(values, namespace))
+
+    def _on_updates(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._settle(None, out)
+        if not isinstance(data, Mapping):
+            return
+        for node, update in data.items():
+            if isinstance(update, Mapping):
+                self._whole_all(update.get("messages"), node, namespace, out)
+            out.append(NodeUpdate(node, update, namespace))
+
+    def _on_custom(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._settle(None, out)
+        out.append(CustomEvent(data, namespace))
+
+    # --- message modes -------------------------------------------------------------
+
+    def _on_message_metadata(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        self._settle(None, out)
+        if not isinstance(data, Mapping):
+            return
+        for message_id, value in data.items():
+            meta = value.get("metadata") if isinstance(value, Mapping) else None
+            self._origins[message_id] = _origin(meta)
+
+    def _on_partial(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        for message in data:
+            message_id = _get(message, "id") or ""
+            self._settle(message_id, out)
+            if message_id in self._done:
+                continue
+            live = self._live.get(message_id)
+            if live is None:
+                node, origin = self._origins.get(message_id, (None, ()))
+                live = self._start(message, message_id, node, namespace or origin, _PARTIAL, out)
+                if live is None:
+                    continue
+            elif live.source != _PARTIAL:
+                continue
+            # A legacy partial is the whole message so far: a snapshot like any other.
+            live.latest = message
+            if live.role == "ai":
+                self._observe(live, message, out)
+            if _finish_reason(message) is not None:
+                self._finishing[message_id] = live
+
+    def _on_complete(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        for message in data:
+            node, origin = self._origins.get(_get(message, "id") or "", (None, ()))
+            self._whole(message, node, namespace or origin, out)
+
+    def _on_tuple(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        message, meta = data[0], data[1] if len(data) > 1 else None
+        if isinstance(message, AIMessageChunk) or _get(message, "type") == "AIMessageChunk":
+            self._chunk(message, meta, namespace, _TUPLE, out)
+        else:
+            self._whole(message, *_origin(meta, namespace), out)
+
+    def _on_events(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        kind = data.get("event")
+        payload = data.get("data") or {}
+        if kind == "on_chat_model_stream" and _is_message(chunk := payload.get("chunk")):
+            self._chunk(chunk, data.get("metadata"), namespace, _EVENTS, out)
+        elif kind == "on_chat_model_end" and _is_message(output := payload.get("output")):
+            self._whole(output, *_origin(data.get("metadata"), namespace), out)
+        else:
+            self._settle(None, out)  # every other event type carries nothing to show
+
+    # --- the message lifecycle, shared by every mode --------------------------------
+
+    def _start(
+        self,
+        message: _Message,
+        message_id: str,
+        node: str | None,
+        namespace: Namespace,
+        source: str,
+        out: list[StreamEvent],
+    ) -> _Live | None:
+        """Start a message, or return None (and never start it) if `nodes` excludes it."""
+        if self._nodes is not None and node is not None and node not in self._nodes:
+            self._done.add(message_id)
+            return None
+        live = _Live(message_id, _role(message), node, namespace, source, message)
+        self._live[message_id] = live
+        out.append(MessageStarted(message_id, live.role, node, namespace))
+        return live
+
+    def _whole_all(
+        self, messages: Any, node: str | None, namespace: Namespace, out: list[StreamEvent]
+    ) -> None:
+        """Handle a state's or an update's messages: a list, one message, or nothing."""
+        if _is_message(messages):
+            self._whole(messages, node, namespace, out)
+        elif isinstance(messages, list | tuple):
+            for message in messages:
+                if _is_message(message):
+                    self._whole(message, node, namespace, out)
+
+    def _whole(
+        self, message: _Message, node: str | None, namespace: Namespace, out: list[StreamEvent]
+    ) -> None:
+        """Handle a message that arrived whole; it may complete a streamed one."""
+        message_id = _get(message, "id")
+        # Without an id a message cannot be told apart from its copies in later states.
+        if not message_id or _get(message, "type") == "remove":
+            return
+        self._settle(message_id, out)
+        if message_id in self._done:
+            return
+        try:
+            whole = _to_message(message)
+        except ValueError:
+            return  # not a LangChain message after all (pydantic errors are ValueErrors)
+        live = self._live.get(message_id)
+        if live is None:
+            live = self._start(whole, message_id, node, namespace, _WHOLE, out)
+            if live is None:
+                return
+        # The whole message is authoritative: it replaces whatever was streamed.
+        live.latest, live.chunk, live.pending, live.plain = whole, None, [], []
+        if live.role == "ai":
+            self._observe(live, whole, out)
+        self._finish(live, out)
+
+    def _chunk(
+        self,
+        chunk: _Message,
+        meta: Any,
+        namespace: Namespace,
+        source: str,
+        out: list[StreamEvent],
+    ) -> None:
+        """Accumulate one AI message chunk (`messages-tuple` and `events` modes)."""
+        message_id = _get(chunk, "id") or ""
+        self._settle(message_id, out)
+        if message_id in self._done:
+            return
+        live = self._live.get(message_id)
+        if live is None:
+            live = self._start(chunk, message_id, *_origin(meta, namespace), source, out)
+            if live is None:
+                return
+        elif live.source != source:
+            return
+        content = _get(chunk, "content")
+        if isinstance(content, str) and not live.blocks and not _get(chunk, "tool_call_chunks"):
+            # Chunk addition concatenates string contents, so the chunk's text is the
+            # delta: no need to fold (and re-validate) the message for every token.
+            if _is_plain(chunk):
+                live.plain.append(content)
+            else:
+                self._flush_plain(live)
+                live.pending.append(chunk)
+            if content:
+                self._text(live, content, out)
+        else:
+            live.blocks = live.blocks or not isinstance(content, str)
+            self._flush_plain(live)
+            live.pending.append(chunk)
+            self._observe(live, self._fold(live), out)
+        if _get(chunk, "chunk_position") == "last":
+            self._finish(live, out)
+        elif _finish_reason(chunk) is not None:
+            self._finishing[message_id] = live
+
+    def _flush_plain(self, live: _Live) -> None:
+        """Turn the run of plain chunks into one pending chunk with their joined text."""
+        if live.plain:
+            # Adding a chunk that has only text to another concatenates the texts and
+            # changes nothing else, so a run of them equals one chunk with the joined text.
+            text = "".join(live.plain)
+            live.pending.append(AIMessageChunk(content=text, id=live.message_id or None))
+            live.plain = []
+
+    def _fold(self, live: _Live) -> AIMessageChunk:
+        """Add the pending chunks to the message so far, with langchain-core's `+`."""
+        self._flush_plain(live)
+        chunks = [_as_chunk(c) for c in live.pending]
+        live.pending = []
+        if live.chunk is not None:
+            chunks.insert(0, live.chunk)
+        live.chunk = add_ai_message_chunks(chunks[0], *chunks[1:])
+        return live.chunk
+
+    def _observe(self, live: _Live, message: _Message, out: list[StreamEvent]) -> None:
+        """Report what a snapshot of an AI message adds to what was reported before."""
+        content = _get(message, "content")
+        text = content if isinstance(content, str) else _block_text(content)
+        if len(text) > live.text_len:
+            self._text(live, text[live.text_len :], out)
+        tool_calls = _get(message, "tool_calls")
+        invalid = _get(message, "invalid_tool_calls")
+        if tool_calls or invalid:
+            self._observe_calls(live, chain(tool_calls or (), invalid or ()), out)
+
+    def _text(self, live: _Live, text: str, out: list[StreamEvent]) -> None:
+        live.text_len += len(text)
+        out.append(TextDelta(live.message_id, text, live.node, live.namespace))
+
+    def _observe_calls(
+        self, live: _Live, calls: Iterable[Mapping[str, Any]], out: list[StreamEvent]
+    ) -> None:
+        for position, call in enumerate(calls):
+            call_id = call.get("id")
+            key: object = call_id or position
+            state = live.calls.get(key)
+            if state is None:
+                state = live.calls[key] = _ToolCall(len(live.calls))
+            args = call.get("args")
+            if not isinstance(args, dict):
+                # An invalid tool call: its arguments are still a raw JSON string.
+                args = _parse_args(args)
+            if args is None or args == state.args:
+                continue
+            # Partial JSON can lose a key for a moment (mid `\u` escape): skip that, so
+            # the reported arguments only ever grow.
+            if state.args is not None and not state.args.keys() <= args.keys():
+                continue
+            state.args = args
+            out.append(
+                ToolCallProgress(
+                    live.message_id,
+                    state.index,
+                    call_id,
+                    call.get("name"),
+                    args,
+                    live.node,
+                    live.namespace,
+                )
+            )
+
+    def _settle(self, keep: str | None, out: list[StreamEvent]) -> None:
+        """Finish messages that reported a finish reason, unless this part continues them."""
+        if self._finishing:
+            for message_id, live in list(self._finishing.items()):
+                if message_id != keep:
+                    self._finish(live, out)
+
+    def _finish(self, live: _Live, out: list[StreamEvent]) -> None:
+        if live.pending or live.plain or live.chunk is not None:
+            message = message_chunk_to_message(self._fold(live))
+        else:
+            message = _to_message(live.latest)
+        usage = getattr(message, "usage_metadata", None)
+        out.append(
+            MessageFinished(
+                live.message_id,
+                message,
+                _finish_reason(message),
+                dict(usage) if usage else None,
+                live.node,
+                live.namespace,
+            )
+        )
+        del self._live[live.message_id]
+        self._finishing.pop(live.message_id, None)
+        self._done.add(live.message_id)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _get(message: Any, key: str) -> Any:
+    """Return a field of a message given as a dict or as a LangChain message object."""
+    if isinstance(message, dict):  # the wire format; checked first as it is the fastest
+        return message.get(key)
+    if isinstance(message, Mapping):
+        return message.get(key)
+    return getattr(message, key, None)
+
+
+def _is_message(value: Any) -> TypeGuard[_Message]:
+    return isinstance(value, BaseMessage) or (isinstance(value, Mapping) and "type" in value)
+
+
+def _is_plain(chunk: _Message) -> bool:
+    """Return True for a chunk that adds text and nothing else (no metadata, no usage)."""
+    return not (
+        _get(chunk, "additional_kwargs")
+        or _get(chunk, "response_metadata")
+        or _get(chunk, "usage_metadata")
+        or _get(chunk, "chunk_position")
+    )
+
+
+def _as_chunk(chunk: _Message) -> AIMessageChunk:
+    """Return an AI message chunk given as a wire dict or as an object."""
+    if isinstance(chunk, BaseMessage):
+        return cast(AIMessageChunk, chunk)  # `_chunk` only takes AI chunks
+    # The wire dicts are dumps of valid chunks, so skip validating each one: their sum
+    # is validated (and its tool-call arguments parsed) once, in `add_ai_message_chunks`.
+    return AIMessageChunk.model_construct(**chunk)
+
+
+def _role(message: _Message) -> str:
+    """Return the role: "ai", "human", "tool", "system", ... (chunks as their message)."""
+    kind = str(_get(message, "type") or "ai")
+    if kind.endswith("MessageChunk"):
+        return kind.removesuffix("MessageChunk").lower()
+    return kind
+
+
+def _finish_reason(message: _Message) -> str | None:
+    metadata = _get(message, "response_metadata")
+    if metadata:
+        for key in _FINISH_KEYS:
+            if reason := metadata.get(key):
+                return str(reason)
+    return None
+
+
+def _origin(meta: Any, namespace: Namespace = ()) -> tuple[str | None, Namespace]:
+    """Return the node and namespace of a message from its stream metadata.
+
+    The namespace from the event name wins; legacy `messages` events never carry one, so
+    it comes from `langgraph_checkpoint_ns` ("parent:<task>|node:<task>") minus the node.
+    """
+    if not isinstance(meta, Mapping):
+        return None, namespace
+    if not namespace and (checkpoint_ns := meta.get("langgraph_checkpoint_ns")):
+        namespace = tuple(checkpoint_ns.split("|")[:-1])
+    return meta.get("langgraph_node"), namespace
+
+
+def _block_text(content: Any) -> str:
+    """Return the text of list content: plain strings and `text` blocks."""
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        block if isinstance(block, str) else str(block.get("text", ""))
+        for block in content
+        if isinstance(block, str) or (isinstance(block, Mapping) and block.get("type") == "text")
+    )
+
+
+def _parse_args(raw: Any) -> dict[str, Any] | None:
+    """Parse a tool call's raw argument string as partial JSON; None if impossible."""
+    if not isinstance(raw, str):
+        return None
+    if not raw.strip():
+        return {}
+    try:
+        parsed = parse_partial_json(raw)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _to_message(message: _Message) -> BaseMessage:
+    """Return a message object (never a chunk) for a message dict or object."""
+    if not isinstance(message, BaseMessage):
+        message = messages_from_dict([{"type": message.get("type"), "data": message}])[0]
+    if isinstance(message, BaseMessageChunk):
+        return message_chunk_to_message(message)
+    return message
+
+
+def _run_error(data: Any) -> RunError:
+    """Return a `RunError` whose message is one clean line, whatever the server sent."""
+    if isinstance(data, Mapping):
+        name = str(data.get("error") or "Error")
+        text = str(data.get("message") or "")
+    else:
+        name, text = "Error", "" if data is None else str(data)
+    line = next((" ".join(line.split()) for line in text.splitlines() if line.strip()), name)
+    if len(line) > _MAX_ERROR_CHARS:
+        line = line[: _MAX_ERROR_CHARS - 1] + "…"
+    return RunError(message=line, error=name)
