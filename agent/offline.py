@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -251,24 +252,58 @@ def plan_reply(messages: Sequence[BaseMessage], tool_names: Sequence[str] = ()) 
     )
 
 
-def split_tokens(text: str) -> list[str]:
-    """Split text into word tokens that keep their leading whitespace, like an LLM stream."""
-    return re.findall(r"\s*\S+", text) or ([text] if text else [])
+def split_text(text: str) -> list[str]:
+    """Split text into word-sized stream chunks, keeping the whitespace.
+
+    Each chunk is a word with the whitespace that precedes it, like real
+    token streams (``"Hello there"`` becomes ``["Hello", " there"]``).
+
+    Args:
+        text: The full reply text.
+
+    Returns:
+        Chunks whose concatenation is exactly `text`.
+    """
+    return re.findall(r"\s*\S+|\s+", text)
 
 
 def split_arguments(arguments: str) -> list[str]:
-    """Split a JSON object into fragments that end after each value.
+    """Split a JSON arguments string so partial-JSON parsing sees it grow.
 
-    The first fragment is empty, so a client's partial-JSON view of the arguments goes
-    `{}` -> `{'a': 2}` -> `{'a': 2, 'b': 3}`.
+    The string is cut before every top-level comma and before the closing
+    bracket of the outer value: ``'{"a": 2, "b": 3}'`` becomes
+    ``['{"a": 2', ', "b": 3', '}']``. Strings that are not JSON containers
+    come back as a single fragment.
+
+    Args:
+        arguments: A raw JSON string (it need not be valid JSON).
+
+    Returns:
+        Fragments whose concatenation is exactly ``arguments``.
     """
-    cuts = [m.start() for m in re.finditer(r', "', arguments)] + [len(arguments) - 1]
-    fragments, start = [""], 0
-    for cut in cuts:
-        fragments.append(arguments[start:cut])
-        start = cut
-    fragments.append(arguments[start:])
-    return fragments
+    cuts: list[int] = []
+    depth = 0
+    in_string = escaped = False
+    for position, char in enumerate(arguments):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                cuts.append(position)
+        elif char == "," and depth == 1:
+            cuts.append(position)
+    bounds = [0, *cuts, len(arguments)]
+    return [arguments[start:end] for start, end in pairwise(bounds) if end > start]
 
 
 def _count_words(messages: Sequence[BaseMessage]) -> int:
@@ -306,11 +341,12 @@ class OfflineChatModel(BaseChatModel):
         names = [tool["function"]["name"] for tool in tools or ()]
         plan = plan_reply(messages, names)
         count = 0
-        for token in split_tokens(plan.text):
+        for token in split_text(plan.text):
             count += 1
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
         for index, call in enumerate(plan.tool_calls):
-            fragments = split_arguments(json.dumps(call.args))
+            # The header chunk carries no arguments, so clients first see `{}`.
+            fragments = ["", *split_arguments(json.dumps(call.args))]
             for position, fragment in enumerate(fragments):
                 count += 1
                 head = {"name": call.name, "id": call.id} if position == 0 else {}

@@ -33,7 +33,6 @@ import asyncio
 import importlib
 import json
 import logging
-import re
 import signal
 import socket
 import threading
@@ -42,7 +41,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
@@ -55,6 +53,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from agent.offline import split_arguments, split_text
 from tests.support.ports import LOOPBACK, bind_loopback, bound_port
 
 __all__ = [
@@ -101,60 +100,6 @@ EMPTY_MESSAGES = (
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _MALFORMED_EVENT = b"data: {not json\n\n"
 _DONE_EVENT = b"data: [DONE]\n\n"
-
-
-def split_text(text: str) -> list[str]:
-    """Split text into word-sized stream chunks, keeping the whitespace.
-
-    Each chunk is a word with the whitespace that precedes it, like real
-    token streams (``"Hello there"`` becomes ``["Hello", " there"]``).
-
-    Args:
-        text: The full reply text.
-
-    Returns:
-        Chunks whose concatenation is exactly ``text``.
-    """
-    return re.findall(r"\s*\S+|\s+", text)
-
-
-def split_arguments(arguments: str) -> list[str]:
-    """Split a JSON arguments string so partial-JSON parsing sees it grow.
-
-    The string is cut before every top-level comma and before the closing
-    bracket of the outer value: ``'{"a": 2, "b": 3}'`` becomes
-    ``['{"a": 2', ', "b": 3', '}']``. Strings that are not JSON containers
-    come back as a single fragment.
-
-    Args:
-        arguments: A raw JSON string (it need not be valid JSON).
-
-    Returns:
-        Fragments whose concatenation is exactly ``arguments``.
-    """
-    cuts: list[int] = []
-    depth = 0
-    in_string = escaped = False
-    for position, char in enumerate(arguments):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if depth == 0:
-                cuts.append(position)
-        elif char == "," and depth == 1:
-            cuts.append(position)
-    bounds = [0, *cuts, len(arguments)]
-    return [arguments[start:end] for start, end in pairwise(bounds) if end > start]
 
 
 def _count_words(text: str) -> int:

@@ -105,11 +105,9 @@ def test_parse_arithmetic(text: str, expected: object) -> None:
     assert parse_arithmetic(text) == expected
 
 
-def test_split_arguments_keeps_the_json_whole() -> None:
-    arguments = '{"a": 2, "b": 3, "c": 4}'
-    fragments = split_arguments(arguments)
-    assert "".join(fragments) == arguments
-    assert fragments[0] == "" and len(fragments) == 5
+def test_split_arguments_cuts_after_each_value() -> None:
+    arguments = '{"a": 2, "b": {"c": [1, 2]}, "d": "x, y"}'
+    assert split_arguments(arguments) == ['{"a": 2', ', "b": {"c": [1, 2]}', ', "d": "x, y"', "}"]
 
 
 def test_answer_after_tool_result_and_tool_error() -> None:
