@@ -74,7 +74,7 @@ async def _run(
 
 
 async def _state(sdk: LangGraphClient, thread_id: str) -> dict[str, Any]:
-    values: Any = await _state(sdk, thread_id)
+    values: Any = (await sdk.threads.get_state(thread_id))["values"]
     return dict(values)
 
 
