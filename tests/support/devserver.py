@@ -52,13 +52,29 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the dev server's log tail to the report of a failed test that used it."""
     report = yield
-    server = getattr(item, "funcargs", {}).get("dev_server")
-    if report.failed and isinstance(server, DevServer):
-        report.sections.append(("langgraph dev log (last 80 lines)", server.log_tail(80)))
+    if report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, DevServer):
+                report.sections.append((f"{name} log (last 30 lines)", value.log_tail(30)))
     return report
 
 
+SLOW_ENOUGH_TO_CANCEL = "0.002"
+"""OFFLINE_MODEL_DELAY of the offline server: short replies still take milliseconds, and
+"count to 5000" streams for ten seconds, so a cancel always lands mid-reply. With no
+delay the model writes its whole reply before the first tokens reach the client, so a
+cancel would only ever stop a backlog."""
+
+
 @pytest.fixture(scope="session")
-def dev_server_url(dev_server: DevServer) -> str:
-    """Return the session server's URL (its default model is ChatOpenAI on the fake)."""
-    return dev_server.url
+def offline_server() -> Iterator[DevServer]:
+    """Run a second `langgraph dev` for the session whose default model is the offline one."""
+    env = {"MODEL": "offline", "OPENAI_API_KEY": "", "OFFLINE_MODEL_DELAY": SLOW_ENOUGH_TO_CANCEL}
+    with DevServer(CONFIG, env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def offline_server_url(offline_server: DevServer) -> str:
+    """Return the offline server's URL."""
+    return offline_server.url

@@ -1,0 +1,477 @@
+"""`lgchat`: chat with a LangGraph deployment from the terminal.
+
+A thin layer over `client.session` (requests), `client.render` (output) and
+`client.demo`. Errors are one line on stderr and a documented exit code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Self
+
+from rich.console import Console
+from rich.text import Text
+
+from client.demo import run_demo
+from client.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    ChatClientError,
+    InvalidInput,
+)
+from client.events import RunEnded, RunStatus
+from client.render import Renderer, make_renderer, transcript_lines
+from client.session import (
+    DEFAULT_STREAM_MODES,
+    DEFAULT_URL,
+    STREAM_MODES,
+    ChatClient,
+    ChatSession,
+    parse_stream_modes,
+    validate_message,
+)
+from client.threads import new_conversation_id
+
+EPILOG = """\
+exit codes:
+  0    success
+  1    the run failed (the model or a node raised), or the server reported an error
+  2    usage: bad arguments, an empty message, an unknown stream mode
+  3    no server at --url, the connection dropped, or the API key was refused
+  4    unknown assistant or thread
+  5    the thread is busy with another run
+  130  interrupted with Ctrl-C (the run was cancelled on the server)
+
+environment:
+  LANGGRAPH_URL                         default for --url
+  LANGGRAPH_API_KEY, LANGSMITH_API_KEY  default for --api-key
+
+examples:
+  lgchat assistants
+  lgchat send "Multiply 2 and 3"
+  lgchat send --assistant chatbot --user lance "hi! I'm Lance"
+  lgchat send --mode messages --mode values "Multiply 2 and 3"
+  lgchat chat --assistant chatbot
+"""
+
+REPL_HELP = """\
+/new          start a new conversation (new thread)
+/thread ID    continue thread ID
+/history      show every turn of this thread, and its summary
+/mode [M ...] show or set the stream modes (e.g. /mode messages-tuple updates)
+/quit         leave (Ctrl-D and Ctrl-C at the prompt do too)
+Ctrl-C while a reply streams cancels that run on the server."""
+
+REPL_QUIT = frozenset({"/quit", "/exit", "/q"})
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    # Accepted before and after the subcommand; a subcommand's copy only overrides the
+    # value when given (SUPPRESS), so `lgchat --json send …` works too.
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if in_subcommand else value
+
+    parser.add_argument(
+        "--url",
+        default=default(os.environ.get("LANGGRAPH_URL") or DEFAULT_URL),
+        help="LangGraph server URL (default: $LANGGRAPH_URL or %(default)s)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--api-key",
+        default=default(os.environ.get("LANGGRAPH_API_KEY") or os.environ.get("LANGSMITH_API_KEY")),
+        help="API key sent as x-api-key (default: $LANGGRAPH_API_KEY or $LANGSMITH_API_KEY)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print JSON (one event per line when streaming)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
+
+
+def _add_conversation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assistant", default="agent", help="graph name or assistant id")
+    parser.add_argument("--user", help="user id: each user's conversation has its own thread")
+    parser.add_argument("--conversation", help="conversation id of --user (default: 'default')")
+    parser.add_argument(
+        "--mode",
+        action="append",
+        metavar="MODE",
+        help=f"stream mode, repeatable or comma-separated: {', '.join(STREAM_MODES)} "
+        f"(default: {' '.join(DEFAULT_STREAM_MODES)})",
+    )
+    parser.add_argument(
+        "--context",
+        type=_json_object,
+        metavar="JSON",
+        help='run context as a JSON object, e.g. \'{"model": "offline", "summarize_after": 10}\'',
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the `lgchat` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="lgchat",
+        description="Chat with a LangGraph deployment: stream replies token by token, "
+        "list assistants and threads, replay a thread's history.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_connection_options(parser, in_subcommand=False)
+    shared = argparse.ArgumentParser(add_help=False)
+    _add_connection_options(shared, in_subcommand=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("assistants", parents=[shared], help="list the server's assistants")
+
+    threads = commands.add_parser("threads", parents=[shared], help="list recent threads")
+    threads.add_argument("--user", help="only this user's threads")
+    threads.add_argument("--limit", type=int, default=20, help="at most this many")
+
+    history = commands.add_parser(
+        "history", parents=[shared], help="print every turn of a thread, and its summary"
+    )
+    history.add_argument("thread", metavar="THREAD", help="thread id")
+
+    send = commands.add_parser("send", parents=[shared], help="send one message, stream the reply")
+    _add_conversation_options(send)
+    target = send.add_mutually_exclusive_group()
+    target.add_argument("--thread", metavar="ID", help="continue this thread")
+    target.add_argument(
+        "--new", action="store_true", help="start a new conversation (the default without --user)"
+    )
+    send.add_argument("text", nargs="+", metavar="TEXT", help="the message (words are joined)")
+
+    chat = commands.add_parser("chat", parents=[shared], help="interactive chat")
+    _add_conversation_options(chat)
+    chat.add_argument("--thread", metavar="ID", help="continue this thread")
+
+    commands.add_parser(
+        "demo", parents=[shared], help="walk through the tutorial's API section on the server"
+    )
+    return parser
+
+
+def _client(args: argparse.Namespace) -> ChatClient:
+    return ChatClient(args.url, args.api_key)
+
+
+async def _open_session(
+    client: ChatClient, args: argparse.Namespace, *, new: bool = False
+) -> ChatSession:
+    modes = parse_stream_modes(args.mode) if args.mode else DEFAULT_STREAM_MODES
+    if args.thread:
+        if args.user or args.conversation:
+            raise InvalidInput("--thread cannot be combined with --user or --conversation")
+        return await client.session(args.assistant, thread_id=args.thread, stream_mode=modes)
+    conversation = args.conversation
+    if args.user and new and conversation is None:
+        conversation = new_conversation_id()
+    return await client.session(
+        args.assistant, user_id=args.user, conversation_id=conversation, stream_mode=modes
+    )
+
+
+class _CtrlCCancels:
+    """While active, Ctrl-C cancels the session's run on the server.
+
+    A second Ctrl-C stops waiting for the server to confirm: `forced` turns True and
+    the task streaming the reply is cancelled.
+    """
+
+    def __init__(self, session: ChatSession) -> None:
+        self.session = session
+        self.presses = 0
+        self._loop = asyncio.get_running_loop()
+        self._streaming = asyncio.current_task()
+        self._cancels: set[asyncio.Task[bool]] = set()
+        self._installed = False
+
+    @property
+    def forced(self) -> bool:
+        """Return True once Ctrl-C was pressed twice."""
+        return self.presses >= 2
+
+    def _on_sigint(self) -> None:
+        self.presses += 1
+        if self.presses == 1:
+            task = self._loop.create_task(self.session.cancel())
+            self._cancels.add(task)  # held so it is not garbage-collected mid-request
+            task.add_done_callback(self._cancels.discard)
+        elif self._streaming is not None:
+            self._streaming.cancel()
+
+    def __enter__(self) -> Self:
+        # Without signal support (not the main thread, Windows) Ctrl-C stays the default.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            self._loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            self._loop.remove_signal_handler(signal.SIGINT)
+
+
+async def stream_reply(
+    session: ChatSession,
+    text: str,
+    renderer: Renderer,
+    *,
+    stream_mode: str | Sequence[str] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> RunStatus:
+    """Stream one reply through `renderer`, with Ctrl-C cancelling the run.
+
+    Returns:
+        How the run ended.
+    """
+    status: RunStatus = "success"
+    with _CtrlCCancels(session) as ctrl_c:
+        try:
+            async for event in session.send(text, stream_mode=stream_mode, context=context):
+                renderer.render(event)
+                if isinstance(event, RunEnded):
+                    status = event.status
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not ctrl_c.forced or current is None:
+                raise
+            current.uncancel()  # Our own second Ctrl-C: stop waiting, keep going.
+            renderer.render(RunEnded(None, "cancelled"))
+            status = "cancelled"
+        finally:
+            renderer.close()
+    return status
+
+
+def _exit_code(status: RunStatus) -> int:
+    if status == "error":
+        return EXIT_RUN_FAILED
+    if status == "cancelled":
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, default=str, indent=2))
+
+
+def _renderer_factory(args: argparse.Namespace) -> Callable[..., Renderer]:
+    return functools.partial(make_renderer, json_lines=args.json)
+
+
+async def cmd_assistants(args: argparse.Namespace) -> int:
+    """List the assistants."""
+    async with _client(args) as client:
+        assistants = await client.assistants()
+    if args.json:
+        _print_json([dataclasses.asdict(a) for a in assistants])
+    for a in [] if args.json else assistants:
+        print(f"{a.graph_id:<12} {a.assistant_id}  {a.description or ''}".rstrip())
+    return EXIT_OK
+
+
+async def cmd_threads(args: argparse.Namespace) -> int:
+    """List recent threads."""
+    async with _client(args) as client:
+        threads = await client.threads(args.user, limit=args.limit)
+    if args.json:
+        _print_json([dataclasses.asdict(t) for t in threads])
+        return EXIT_OK
+    if not threads:
+        print("no threads" + (f" for user {args.user!r}" if args.user else ""))
+    for t in threads:
+        owner = f"{t.user_id}/{t.conversation_id}" if t.user_id else "-"
+        updated = (t.updated_at or "-")[:19]  # ISO 8601 to the second
+        print(
+            f"{t.thread_id}  {t.status:<11} {t.graph_id or '-':<8} {t.message_count:>3} msgs  "
+            f"{updated}  {owner}"
+        )
+    return EXIT_OK
+
+
+async def cmd_history(args: argparse.Namespace) -> int:
+    """Print a thread's whole history and summary."""
+    async with _client(args) as client:
+        messages = await client.history(args.thread)
+        state = await client.thread_state(args.thread)
+    if args.json:
+        _print_json(
+            {
+                "thread_id": state.thread_id,
+                "messages": [m.model_dump(mode="json") for m in messages],
+                "summary": state.summary,
+            }
+        )
+        return EXIT_OK
+    for line in transcript_lines(messages, state.summary) or ["(no messages yet)"]:
+        print(line)
+    return EXIT_OK
+
+
+async def cmd_send(args: argparse.Namespace) -> int:
+    """Send one message and stream the reply."""
+    text = validate_message(" ".join(args.text))  # before any request
+    async with _client(args) as client:
+        session = await _open_session(client, args, new=args.new)
+        renderer = make_renderer(json_lines=args.json)
+        status = await stream_reply(session, text, renderer, context=args.context)
+        if not args.json:
+            renderer.note(f"Thread: {session.thread_id}")
+    return _exit_code(status)
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    """Walk through the tutorial's API section."""
+    async with _client(args) as client:
+        ok = await run_demo(client, _renderer_factory(args))
+    return EXIT_OK if ok else EXIT_RUN_FAILED
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "assistants": cmd_assistants,
+    "threads": cmd_threads,
+    "history": cmd_history,
+    "send": cmd_send,
+    "demo": cmd_demo,
+}
+
+
+class Repl:
+    """The `lgchat chat` loop's commands; reading input stays with `run_chat`."""
+
+    def __init__(self, session: ChatSession, args: argparse.Namespace, console: Console) -> None:
+        """Chat through `session`, drawing on `console`."""
+        self.session = session
+        self.args = args
+        self.console = console
+
+    def say(self, text: str, style: str = "dim") -> None:
+        """Print a line about the session (not part of the conversation)."""
+        self.console.print(Text(text, style=style), soft_wrap=True)
+
+    def banner(self) -> None:
+        """Say who we talk to and how to get help."""
+        thread = self.session.thread_id or "a new thread (created on your first message)"
+        self.say(f"Chatting with {self.session.assistant.graph_id} on {thread}.")
+        self.say("Type a message, or /help for commands.")
+
+    async def handle(self, line: str) -> bool:
+        """Act on one input line; return False to leave the loop."""
+        command, _, rest = line.strip().partition(" ")
+        if not command.startswith("/"):
+            renderer = make_renderer(json_lines=self.args.json)
+            await stream_reply(self.session, line, renderer, context=self.args.context)
+            return True
+        if command in REPL_QUIT:
+            return False
+        if command == "/help":
+            self.say(REPL_HELP, "")
+        elif command == "/new":
+            self.session.new_thread()
+            self.say("New conversation; its thread is created with your next message.")
+        elif command == "/thread":
+            if not rest.strip():
+                raise InvalidInput("usage: /thread ID")
+            info = await self.session.switch_thread(rest.strip())
+            self.say(f"Continuing thread {info.thread_id} ({info.message_count} messages).")
+        elif command == "/history":
+            await self.show_history()
+        elif command == "/mode":
+            if rest.strip():
+                self.session.stream_mode = parse_stream_modes(rest.split())
+            self.say(f"Stream modes: {' '.join(self.session.stream_mode)}")
+        else:
+            raise InvalidInput(f"unknown command {command}; /help lists the commands")
+        return True
+
+    async def show_history(self) -> None:
+        """Print every turn of the thread and its summary."""
+        messages = await self.session.history()
+        state = await self.session.state()
+        lines = transcript_lines(messages, state.summary if state else "")
+        for line in lines or ["(no messages yet)"]:
+            self.console.print(Text(line), soft_wrap=True)
+
+
+def _read_line() -> str:
+    # The prompt goes through input() itself: readline prints it once the terminal is
+    # ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
+    line = input("You: ")
+    if not sys.stdin.isatty():
+        print(line)  # Echo piped input, so the transcript reads like a conversation.
+    return line
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Run the interactive chat until /quit, Ctrl-D or Ctrl-C at the prompt."""
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    if sys.stdin.isatty():
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+    with asyncio.Runner() as runner:
+        client = _client(args)
+        try:
+            repl = Repl(runner.run(_open_session(client, args)), args, console)
+            repl.banner()
+            while True:
+                try:
+                    line = _read_line()
+                except (EOFError, KeyboardInterrupt):
+                    console.print()
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    if not runner.run(repl.handle(line)):
+                        break
+                except ChatClientError as error:
+                    err.print(Text(f"Error: {error}", style="bold red"), soft_wrap=True)
+                except KeyboardInterrupt:
+                    repl.say("(interrupted)", "yellow")
+        finally:
+            runner.run(client.aclose())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `lgchat`; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "chat":
+            return run_chat(args)
+        return asyncio.run(COMMANDS[args.command](args))
+    except ChatClientError as error:
+        print(f"lgchat: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -1,0 +1,193 @@
+"""Typed client errors, and the one place that maps transport and API errors onto them.
+
+Every message is a single line fit to print as is, and every error class carries the
+CLI exit code that reports it, so callers never inspect status codes or httpx types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+import httpx
+from langgraph_sdk import errors as sdk_errors
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_NOT_FOUND = 4
+EXIT_BUSY = 5
+EXIT_INTERRUPTED = 130
+
+
+def one_line(text: str) -> str:
+    """Return `text` with every run of whitespace (newlines included) as one space."""
+    return " ".join(text.split())
+
+
+class ChatClientError(Exception):
+    """Base class of every error the client raises on purpose."""
+
+    exit_code: ClassVar[int] = EXIT_RUN_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+    @property
+    def message(self) -> str:
+        """Return the one-line message."""
+        return str(self)
+
+
+class ServerUnreachable(ChatClientError):
+    """Nothing answers at the server URL."""
+
+    exit_code = EXIT_UNREACHABLE
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(f"no LangGraph server at {url} — start one with `make dev`")
+
+
+class ConnectionLost(ChatClientError):
+    """The server stopped answering in the middle of a request or stream."""
+
+    exit_code = EXIT_UNREACHABLE
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(f"lost the connection to {url}: {detail or 'no response'}")
+
+
+class AuthenticationFailed(ChatClientError):
+    """The server refused the API key (HTTP 401 or 403)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(
+            f"the server at {url} refused the request ({detail}); "
+            "pass --api-key or set LANGGRAPH_API_KEY"
+        )
+
+
+class NotFound(ChatClientError):
+    """Something the request named does not exist on the server."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class AssistantNotFound(NotFound):
+    """No assistant has this id or graph name."""
+
+    def __init__(self, assistant: str, available: Sequence[str] = ()) -> None:
+        self.assistant = assistant
+        self.available = tuple(available)
+        choices = ", ".join(self.available) if self.available else "none"
+        super().__init__(f"no assistant {assistant!r} on this server; available: {choices}")
+
+
+class ThreadNotFound(NotFound):
+    """No thread has this id (or the id is not a UUID)."""
+
+    def __init__(self, thread_id: str, reason: str = "") -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"no thread {thread_id!r} on this server{f' ({reason})' if reason else ''}"
+        )
+
+
+class ThreadBusy(ChatClientError):
+    """A run is still in progress on the thread."""
+
+    exit_code = EXIT_BUSY
+
+    def __init__(self, thread_id: str | None) -> None:
+        self.thread_id = thread_id
+        where = f" ({thread_id})" if thread_id else ""
+        super().__init__(
+            f"this thread is busy{where}: a run is still in progress; wait for it or cancel it"
+        )
+
+
+class InvalidInput(ChatClientError):
+    """The request is malformed: an empty message, bad context, a rejected payload."""
+
+    exit_code = EXIT_USAGE
+
+
+class ServerError(ChatClientError):
+    """The server answered with an unexpected error status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status = status
+        super().__init__(f"server error {status}: {detail}")
+
+
+class RunFailed(ChatClientError):
+    """The run itself failed (the stream reported an error)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"run failed: {detail}")
+
+
+def _status_detail(error: httpx.HTTPStatusError) -> str:
+    if isinstance(error, sdk_errors.APIError):
+        return error.message
+    return f"{error.response.status_code} {error.response.reason_phrase}"
+
+
+def to_client_error(
+    error: BaseException, *, url: str, thread_id: str | None = None
+) -> ChatClientError | None:
+    """Return the typed error for an SDK or httpx error, or None for anything else.
+
+    Args:
+        error: What the SDK or httpx raised.
+        url: The server URL, for the message.
+        thread_id: The thread the request was about, so a 404 or 409 can name it.
+    """
+    if isinstance(error, ChatClientError):
+        return error
+    # The SDK's connection errors subclass HTTPStatusError without a response, so
+    # they are checked before any status code is read.
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | sdk_errors.APIConnectionError):
+        return ServerUnreachable(url)
+    if isinstance(error, httpx.TransportError):
+        return ConnectionLost(url, str(error) or type(error).__name__)
+    if not isinstance(error, httpx.HTTPStatusError):
+        return None
+    status, detail = error.response.status_code, one_line(_status_detail(error))
+    if status in (401, 403):
+        return AuthenticationFailed(url, f"{status}: {detail}")
+    if status == 404:
+        lowered = detail.lower()
+        about_assistant_only = "assistant" in lowered and "thread" not in lowered
+        if thread_id is not None and not about_assistant_only:
+            return ThreadNotFound(thread_id)
+        return NotFound(detail)
+    if status == 409:
+        return ThreadBusy(thread_id)
+    if status in (400, 422):
+        return InvalidInput(detail)
+    return ServerError(status, detail)
+
+
+@contextlib.contextmanager
+def translate_errors(*, url: str, thread_id: str | None = None) -> Iterator[None]:
+    """Re-raise SDK and httpx errors raised inside the block as `ChatClientError`s.
+
+    Args:
+        url: The server URL, for the message.
+        thread_id: The thread the block works on, if any.
+    """
+    try:
+        yield
+    except Exception as error:
+        mapped = to_client_error(error, url=url, thread_id=thread_id)
+        if mapped is None or mapped is error:
+            raise
+        raise mapped from error

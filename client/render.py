@@ -1,0 +1,479 @@
+"""Renderers: turn typed stream events into terminal, plain-text or JSON-lines output.
+
+Renderers consume only `client.events` events, so they work the same for every stream
+mode. `TranscriptRenderer` holds the decisions (what a line says, when a node label
+shows, when the summary changed); its two subclasses only draw:
+
+- `RichRenderer` for a terminal: tokens typed out as they arrive, the tool-call line
+  redrawn in place as its arguments fill in, errors as one red line;
+- `PlainRenderer` when stdout is not a terminal: no control codes, tokens appended as
+  they come, every change of a tool call's arguments as a new line (the tutorial's
+  format).
+
+`JsonRenderer` writes each event as one JSON object per line. `make_renderer` picks one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from langchain_core.messages import BaseMessage
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
+
+from client.errors import one_line
+from client.events import (
+    CustomEvent,
+    MessageFinished,
+    MessageStarted,
+    NodeUpdate,
+    RunEnded,
+    RunError,
+    RunStarted,
+    StateValues,
+    StreamEvent,
+    StreamResumed,
+    TextDelta,
+    ToolCallProgress,
+    to_json,
+)
+from client.session import is_assistant_role
+
+SUMMARY_KEY = "summary"
+
+STYLE_AI = "bold cyan"
+STYLE_HUMAN = "bold green"
+STYLE_TOOL_CALL = "yellow"
+STYLE_TOOL_RESULT = "green"
+STYLE_LABEL = "bold magenta"
+STYLE_DIM = "dim"
+STYLE_WARNING = "yellow"
+STYLE_ERROR = "bold red"
+
+
+class Renderer(Protocol):
+    """What the CLI and the demo draw through."""
+
+    def render(self, event: StreamEvent) -> None:
+        """Draw one event."""
+
+    def note(self, text: str) -> None:
+        """Print an informational line."""
+
+    def heading(self, text: str) -> None:
+        """Print a section heading."""
+
+    def error(self, message: str) -> None:
+        """Print one error line on stderr."""
+
+    def close(self) -> None:
+        """Finish any open line or live region (idempotent)."""
+
+
+def render_all(renderer: Renderer, events: Iterable[StreamEvent]) -> None:
+    """Draw every event, then close the renderer."""
+    for event in events:
+        renderer.render(event)
+    renderer.close()
+
+
+def format_tool_call(call_id: str | None, name: str | None, args: dict[str, Any]) -> str:
+    """Return the tutorial's tool-call line: `Tool Call ID: …, Function: …, Arguments: {…}`."""
+    return f"Tool Call ID: {call_id}, Function: {name}, Arguments: {args}"
+
+
+def message_text(message: BaseMessage) -> str:
+    """Return a message's text content."""
+    return message.text if isinstance(message.content, list) else str(message.content)
+
+
+def transcript_lines(messages: Sequence[BaseMessage], summary: str = "") -> list[str]:
+    """Return a stored conversation as lines in the same format as live output."""
+    lines: list[str] = []
+    for message in messages:
+        text = message_text(message)
+        if message.type == "human":
+            lines.append(f"Human: {text}")
+        elif message.type == "ai":
+            if text:
+                lines.append(f"AI: {text}")
+            for call in getattr(message, "tool_calls", None) or []:
+                lines.append(format_tool_call(call.get("id"), call.get("name"), call["args"]))
+        elif message.type == "tool":
+            lines.append(f"Tool Result ({getattr(message, 'name', None) or 'tool'}): {text}")
+    if summary:
+        lines.append(f"Summary: {summary}")
+    return lines
+
+
+@dataclass
+class _ToolCall:
+    call_id: str | None
+    name: str | None
+    args: dict[str, Any]
+
+    @property
+    def line(self) -> str:
+        return format_tool_call(self.call_id, self.name, self.args)
+
+
+class TranscriptRenderer(ABC):
+    """Event bookkeeping shared by the rich and plain renderers.
+
+    The "main" node is the first node whose assistant message appears; output from any
+    other node (the summarizer, for one) is labelled `[node]`. Tool results are not
+    labelled: their own prefix says what they are.
+    """
+
+    def __init__(self, *, show_input: bool = False, show_run: bool = False) -> None:
+        """Set what to show besides the assistant's output.
+
+        Args:
+            show_input: Print human messages that come back in the stream (values mode).
+            show_run: Print a line with the run id when the run starts.
+        """
+        self.show_input = show_input
+        self.show_run = show_run
+        self._roles: dict[str, str] = {}
+        self._nodes: dict[str, str | None] = {}
+        self._main_node: str | None = None
+        self._text_message: str | None = None
+        self._texted: set[str] = set()
+        self._tool_calls: dict[str, dict[int, _ToolCall]] = {}
+        self._tool_message: str | None = None
+        self._summary: str | None = None
+        self._seen_values = False
+
+    # -- drawing primitives ------------------------------------------------
+
+    @abstractmethod
+    def _write(self, text: str, style: str = "") -> None:
+        """Append text to the current line."""
+
+    @abstractmethod
+    def _newline(self) -> None:
+        """End the current line."""
+
+    @abstractmethod
+    def _line(self, text: str, style: str = "") -> None:
+        """Print a whole line (the current one is already ended)."""
+
+    @abstractmethod
+    def _draw_tool_calls(self, changed: _ToolCall, calls: list[_ToolCall]) -> None:
+        """Show that `changed` (one of the message's `calls`) got new arguments."""
+
+    @abstractmethod
+    def _end_tool_calls(self) -> None:
+        """Leave the tool-call block as it is; later output goes below it."""
+
+    @abstractmethod
+    def _error_line(self, text: str) -> None:
+        """Print one error line on stderr."""
+
+    # -- public API --------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        """Print an informational line."""
+        self._settle()
+        self._line(text)
+
+    def heading(self, text: str) -> None:
+        """Print a section heading."""
+        self._settle()
+        self._line(f"=== {text} ===", "bold")
+
+    def error(self, message: str) -> None:
+        """Print one error line on stderr."""
+        self._settle()
+        self._error_line(f"Error: {one_line(message)}")
+
+    def close(self) -> None:
+        """Finish any open line or tool-call block."""
+        self._settle()
+
+    def render(self, event: StreamEvent) -> None:
+        """Draw one event."""
+        match event:
+            case RunStarted(run_id=run_id) if self.show_run:
+                self._settle()
+                self._line(f"Run ID: {run_id}", STYLE_DIM)
+            case MessageStarted(message_id=message_id, role=role, node=node):
+                self._roles[message_id] = role
+                self._nodes[message_id] = node
+                if is_assistant_role(role) and node and self._main_node is None:
+                    self._main_node = node
+            case TextDelta(message_id=message_id, text=text) if text:
+                self._on_text(message_id, text)
+            case ToolCallProgress():
+                self._on_tool_call(event)
+            case MessageFinished():
+                self._on_message_finished(event)
+            case NodeUpdate(node=node, update=update):
+                self._on_node_update(node, update)
+            case StateValues(values=values):
+                self._on_values(values)
+            case CustomEvent(data=data):
+                self._settle()
+                self._line(f"Custom: {data!r}", STYLE_DIM)
+            case RunError(message=message):
+                self.error(message)
+            case RunEnded(status=status):
+                self._settle()
+                if status in ("cancelled", "interrupted"):
+                    self._line(f"({status})", STYLE_WARNING)
+            case StreamResumed(last_event_id=last_event_id):
+                self._settle()
+                self._line(f"(connection dropped; resumed after event {last_event_id})", STYLE_DIM)
+
+    # -- event handlers ----------------------------------------------------
+
+    def _role(self, message_id: str, message: BaseMessage | None = None) -> str:
+        return self._roles.get(message_id) or (message.type if message else "")
+
+    def _label(self, node: str | None) -> str:
+        main = self._main_node
+        return f"[{node}] " if node and main and node != main else ""
+
+    def _on_text(self, message_id: str, text: str) -> None:
+        if not is_assistant_role(self._role(message_id)):
+            return  # Tool results and echoed input are printed whole when they finish.
+        if self._text_message != message_id:
+            self._settle()
+            if label := self._label(self._nodes.get(message_id)):
+                self._write(label, STYLE_LABEL)
+            self._write("AI: ", STYLE_AI)
+            self._text_message = message_id
+        self._texted.add(message_id)
+        self._write(text)
+
+    def _on_tool_call(self, event: ToolCallProgress) -> None:
+        if self._text_message is not None:
+            self._newline()
+            self._text_message = None
+        if self._tool_message not in (None, event.message_id):
+            self._end_tool_calls()
+        self._tool_message = event.message_id
+        calls = self._tool_calls.setdefault(event.message_id, {})
+        known = calls.get(event.index)
+        call = _ToolCall(
+            event.call_id or (known.call_id if known else None),
+            event.name or (known.name if known else None),
+            dict(event.args),
+        )
+        calls[event.index] = call
+        self._draw_tool_calls(call, [calls[i] for i in sorted(calls)])
+
+    def _on_message_finished(self, event: MessageFinished) -> None:
+        message, message_id = event.message, event.message_id
+        role = self._role(message_id, message)
+        if is_assistant_role(role):
+            text = message_text(message)
+            if message_id not in self._texted and text:
+                self._on_text(message_id, text)  # Arrived whole, with no delta.
+            self._show_final_tool_calls(message_id, message)
+            self._settle()
+            if event.finish_reason:
+                self._line(f"Finish Reason: {event.finish_reason}", STYLE_DIM)
+        elif role == "tool":
+            self._settle()
+            name = getattr(message, "name", None) or "tool"
+            self._line(f"Tool Result ({name}): {message_text(message)}", STYLE_TOOL_RESULT)
+        elif role in ("human", "user") and self.show_input:
+            self._settle()
+            self._line(f"Human: {message_text(message)}", STYLE_HUMAN)
+
+    def _show_final_tool_calls(self, message_id: str, message: BaseMessage) -> None:
+        """Draw tool calls whose final arguments were never shown (whole messages)."""
+        shown = self._tool_calls.get(message_id, {})
+        for index, call in enumerate(getattr(message, "tool_calls", None) or []):
+            known = shown.get(index)
+            if known is None or known.args != call["args"]:
+                progress = ToolCallProgress(
+                    message_id, index, call.get("id"), call.get("name"), dict(call["args"])
+                )
+                self._on_tool_call(progress)
+
+    def _on_node_update(self, node: str, update: Any) -> None:
+        if node == self._main_node or not isinstance(update, dict):
+            return
+        for key, value in update.items():
+            if key == "messages" or key.startswith("__"):
+                continue  # Messages are drawn from message events.
+            if key == SUMMARY_KEY:
+                self._show_summary(node, str(value))
+            else:
+                self._settle()
+                self._line(f"[{node}] {key}: {value}", STYLE_LABEL)
+
+    def _on_values(self, values: dict[str, Any]) -> None:
+        summary = str(values.get(SUMMARY_KEY) or "")
+        if not self._seen_values:
+            # The first state is the thread before this run: its summary is not news.
+            self._seen_values = True
+            self._summary = self._summary or summary
+            return
+        self._show_summary(None, summary)
+
+    def _show_summary(self, node: str | None, summary: str) -> None:
+        if not summary or summary == self._summary:
+            return
+        self._summary = summary
+        self._settle()
+        self._write(f"[{node or SUMMARY_KEY}] ", STYLE_LABEL)
+        self._write(f"Summary: {summary}")
+        self._newline()
+
+    def _settle(self) -> None:
+        """End the open text line and the tool-call block, so a new line can start."""
+        if self._text_message is not None:
+            self._newline()
+            self._text_message = None
+        if self._tool_message is not None:
+            self._end_tool_calls()
+            self._tool_message = None
+
+
+class PlainRenderer(TranscriptRenderer):
+    """Plain text with no control codes, for pipes and files."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        *,
+        show_input: bool = False,
+        show_run: bool = False,
+    ) -> None:
+        """Write to `out` (stdout by default) and errors to `err` (stderr)."""
+        super().__init__(show_input=show_input, show_run=show_run)
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    def _write(self, text: str, style: str = "") -> None:
+        self.out.write(text)
+        self.out.flush()  # Typewriter output through a pipe, too.
+
+    def _newline(self) -> None:
+        self._write("\n")
+
+    def _line(self, text: str, style: str = "") -> None:
+        self._write(text + "\n")
+
+    def _draw_tool_calls(self, changed: _ToolCall, calls: list[_ToolCall]) -> None:
+        self._line(changed.line)
+
+    def _end_tool_calls(self) -> None:
+        pass
+
+    def _error_line(self, text: str) -> None:
+        self.out.flush()
+        self.err.write(text + "\n")
+        self.err.flush()
+
+
+class RichRenderer(TranscriptRenderer):
+    """Live terminal output: typewriter tokens and tool-call lines updated in place."""
+
+    def __init__(
+        self,
+        console: Console | None = None,
+        err_console: Console | None = None,
+        *,
+        show_input: bool = False,
+        show_run: bool = False,
+    ) -> None:
+        """Draw on `console` (stdout by default) and errors on `err_console` (stderr)."""
+        super().__init__(show_input=show_input, show_run=show_run)
+        self.console = console or Console(highlight=False)
+        self.err_console = err_console or Console(stderr=True, highlight=False)
+        self._live: Live | None = None
+
+    def _write(self, text: str, style: str = "") -> None:
+        # soft_wrap: the terminal wraps the growing line; rich must not add newlines.
+        self.console.print(
+            Text(text, style=style), end="", soft_wrap=True, markup=False, highlight=False
+        )
+
+    def _newline(self) -> None:
+        self.console.print()
+
+    def _line(self, text: str, style: str = "") -> None:
+        self.console.print(Text(text, style=style), soft_wrap=True, markup=False)
+
+    def _draw_tool_calls(self, changed: _ToolCall, calls: list[_ToolCall]) -> None:
+        block = Group(*(Text(call.line, style=STYLE_TOOL_CALL) for call in calls))
+        if self._live is None:
+            # Redrawn on each change only: no refresh thread, no flicker between tokens.
+            self._live = Live(block, console=self.console, auto_refresh=False, transient=False)
+            self._live.start()
+        self._live.update(block, refresh=True)
+
+    def _end_tool_calls(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _error_line(self, text: str) -> None:
+        self.err_console.print(Text(text, style=STYLE_ERROR), soft_wrap=True, markup=False)
+
+
+class JsonRenderer:
+    """One JSON object per event per line (`client.events.to_json`)."""
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        """Write events to `out` (stdout by default) and error lines to `err` (stderr)."""
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    def _emit(self, payload: dict[str, Any]) -> None:
+        self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+
+    def render(self, event: StreamEvent) -> None:
+        """Write the event as a JSON line."""
+        self._emit(to_json(event))
+
+    def note(self, text: str) -> None:
+        """Write `{"kind": "note", "text": ...}`."""
+        self._emit({"kind": "note", "text": text})
+
+    def heading(self, text: str) -> None:
+        """Write `{"kind": "heading", "text": ...}`."""
+        self._emit({"kind": "heading", "text": text})
+
+    def error(self, message: str) -> None:
+        """Write one error line on stderr."""
+        self.err.write(f"Error: {one_line(message)}\n")
+        self.err.flush()
+
+    def close(self) -> None:
+        """Do nothing: every line is complete."""
+
+
+def make_renderer(
+    *,
+    json_lines: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    show_input: bool = False,
+    show_run: bool = False,
+) -> Renderer:
+    """Return the JSON renderer, else the rich one on a terminal, else the plain one."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if json_lines:
+        return JsonRenderer(out, err)
+    if out.isatty():
+        return RichRenderer(
+            Console(file=out, highlight=False),
+            Console(file=err, highlight=False),
+            show_input=show_input,
+            show_run=show_run,
+        )
+    return PlainRenderer(out, err, show_input=show_input, show_run=show_run)

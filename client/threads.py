@@ -1,0 +1,105 @@
+"""Thread identity: UUID thread ids, and one deterministic thread per user conversation.
+
+The tutorial keys threads as `f"{user_id}:{conversation_id}"`, which a LangGraph server
+rejects (thread ids are UUIDs) and which is ambiguous when an id contains a colon. Here
+the pair maps to a `uuid5` in a fixed project namespace, and the pair itself is stored
+as thread metadata so a user's threads can be listed with
+`threads.search(metadata={"user_id": ...})`. Creating the thread with
+`if_exists="do_nothing"` makes "open this user's conversation" idempotent: the same
+user and conversation always resume the same thread.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph_sdk.schema import Thread
+
+from client.errors import ThreadNotFound
+
+PROJECT_NAMESPACE = uuid.UUID("3f0f6a5e-2b8e-5c1d-9a47-6c1b2d8e4f10")
+"""Namespace of every conversation thread id. Changing it orphans existing threads."""
+
+USER_ID_KEY = "user_id"
+CONVERSATION_ID_KEY = "conversation_id"
+DEFAULT_CONVERSATION = "default"
+
+
+def conversation_thread_id(user_id: str, conversation_id: str) -> str:
+    """Return the thread id of a user's conversation (the same on every call).
+
+    The pair is JSON-encoded before hashing so that ("a:b", "c") and ("a", "b:c")
+    get different ids.
+    """
+    return str(uuid.uuid5(PROJECT_NAMESPACE, json.dumps([user_id, conversation_id])))
+
+
+def new_conversation_id() -> str:
+    """Return a fresh, random conversation id."""
+    return uuid.uuid4().hex
+
+
+def parse_thread_id(value: str) -> str:
+    """Return `value` as a canonical thread id.
+
+    Raises:
+        ThreadNotFound: `value` is not a UUID, so no thread can have it.
+    """
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise ThreadNotFound(value, "thread ids are UUIDs") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Who a thread belongs to: a user and one of their conversations."""
+
+    user_id: str
+    conversation_id: str = DEFAULT_CONVERSATION
+
+    @property
+    def thread_id(self) -> str:
+        """Return the conversation's deterministic thread id."""
+        return conversation_thread_id(self.user_id, self.conversation_id)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Return the thread metadata that makes the thread searchable per user."""
+        return {USER_ID_KEY: self.user_id, CONVERSATION_ID_KEY: self.conversation_id}
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInfo:
+    """What a thread listing shows about one thread."""
+
+    thread_id: str
+    status: str
+    updated_at: str | None
+    user_id: str | None = None
+    conversation_id: str | None = None
+    graph_id: str | None = None
+    message_count: int = 0
+
+    @classmethod
+    def from_thread(cls, thread: Thread) -> ThreadInfo:
+        """Build the summary from the SDK's thread dict."""
+        metadata: dict[str, Any] = thread.get("metadata") or {}
+        values = thread.get("values")
+        messages = values.get("messages") if isinstance(values, dict) else None
+        return cls(
+            thread_id=str(thread["thread_id"]),
+            status=str(thread.get("status", "")),
+            updated_at=_optional_str(thread.get("updated_at")),
+            user_id=_optional_str(metadata.get(USER_ID_KEY)),
+            conversation_id=_optional_str(metadata.get(CONVERSATION_ID_KEY)),
+            graph_id=_optional_str(metadata.get("graph_id")),
+            message_count=len(messages) if isinstance(messages, list) else 0,
+        )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,197 @@
+"""CLI error handling: one line on stderr, a documented exit code, never a traceback.
+
+The CLI runs as a real subprocess; the only servers here are a closed port and a tiny
+stub that answers every request with one HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import errors as sdk_errors
+
+from client.errors import (
+    EXIT_BUSY,
+    EXIT_NOT_FOUND,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    AssistantNotFound,
+    AuthenticationFailed,
+    ConnectionLost,
+    InvalidInput,
+    NotFound,
+    ServerError,
+    ServerUnreachable,
+    ThreadBusy,
+    ThreadNotFound,
+    to_client_error,
+    translate_errors,
+)
+from client.ports import free_port
+
+LGCHAT = Path(sys.executable).with_name("lgchat")
+SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
+
+
+def lgchat(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LGCHAT), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("lgchat: error: ")
+    assert text in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def closed_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["assistants"],
+        ["threads", "--user", "alice"],
+        ["history", SOME_THREAD],
+        ["send", "hi"],
+        ["chat"],
+        ["demo"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_no_server_is_one_line_and_exit_3(closed_url: str, command: list[str]) -> None:
+    started = time.monotonic()
+    result = lgchat("--url", closed_url, *command)
+    assert_one_line_error(
+        result, EXIT_UNREACHABLE, f"no LangGraph server at {closed_url} — start one with `make dev`"
+    )
+    # The SDK's own pool retries five times with backoff (7.5 s); ours fails fast.
+    assert time.monotonic() - started < 6
+
+
+def test_empty_message_fails_before_any_request(closed_url: str) -> None:
+    result = lgchat("--url", closed_url, "send", "   ")
+    assert_one_line_error(result, EXIT_USAGE, "the message is empty")
+
+
+def test_malformed_thread_id_fails_before_any_request(closed_url: str) -> None:
+    result = lgchat("--url", closed_url, "send", "--thread", "alice:chat-1", "hi")
+    assert_one_line_error(result, EXIT_NOT_FOUND, "no thread 'alice:chat-1'")
+
+
+def test_unknown_stream_mode_is_a_usage_error(closed_url: str) -> None:
+    result = lgchat("--url", closed_url, "send", "--mode", "tokens", "hi")
+    assert_one_line_error(result, EXIT_USAGE, "unknown stream mode 'tokens'")
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    status = 401
+
+    def _answer(self) -> None:
+        body = json.dumps({"detail": "Invalid API key"}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def refusing_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_refused_api_key_is_one_line_and_exit_3(refusing_url: str) -> None:
+    result = lgchat("--url", refusing_url, "--api-key", "wrong", "assistants")
+    assert_one_line_error(result, EXIT_UNREACHABLE, "refused the request (401: Invalid API key)")
+
+
+def test_help_documents_the_exit_codes() -> None:
+    result = lgchat("--help")
+    assert result.returncode == 0
+    for line in ("0    success", "2    usage", "3    no server", "4    unknown assistant"):
+        assert line in result.stdout
+
+
+def test_json_flag_is_accepted_after_the_subcommand(closed_url: str) -> None:
+    result = lgchat("assistants", "--url", closed_url, "--json")
+    assert_one_line_error(result, EXIT_UNREACHABLE, closed_url)
+
+
+# -- the mapping itself ------------------------------------------------------------
+
+URL = "http://127.0.0.1:2024"
+
+
+def _status_error(status: int, detail: str) -> sdk_errors.APIStatusError:
+    request = httpx.Request("POST", f"{URL}/threads/x/runs/stream")
+    response = httpx.Response(status, json={"detail": detail}, request=request)
+    return sdk_errors._map_status_error(response, {"detail": detail})
+
+
+@pytest.mark.parametrize(
+    ("error", "thread_id", "expected", "message"),
+    [
+        (_status_error(401, "bad key"), None, AuthenticationFailed, "(401: bad key)"),
+        (_status_error(403, "forbidden"), None, AuthenticationFailed, "(403: forbidden)"),
+        (_status_error(404, "Thread or assistant not found."), "t-1", ThreadNotFound, "'t-1'"),
+        (_status_error(404, "Assistant x not found"), "t-1", NotFound, "Assistant x not found"),
+        (_status_error(409, "already running"), "t-1", ThreadBusy, "this thread is busy (t-1)"),
+        (_status_error(422, "Invalid:\n- a\n- b"), None, InvalidInput, "Invalid: - a - b"),
+        (_status_error(500, "boom"), None, ServerError, "server error 500: boom"),
+        (httpx.ConnectError("refused"), None, ServerUnreachable, "no LangGraph server at"),
+        (httpx.ReadError("reset by peer"), None, ConnectionLost, "lost the connection"),
+    ],
+)
+def test_errors_map_to_typed_one_line_errors(
+    error: Exception, thread_id: str | None, expected: type[Exception], message: str
+) -> None:
+    mapped = to_client_error(error, url=URL, thread_id=thread_id)
+    assert type(mapped) is expected
+    assert message in str(mapped)
+    assert "\n" not in str(mapped)
+
+
+def test_exit_codes_by_error_type() -> None:
+    assert ServerUnreachable(URL).exit_code == EXIT_UNREACHABLE
+    assert AssistantNotFound("x", ["agent"]).exit_code == EXIT_NOT_FOUND
+    assert str(AssistantNotFound("x", ["agent", "chatbot"])) == (
+        "no assistant 'x' on this server; available: agent, chatbot"
+    )
+    assert ThreadBusy(None).exit_code == EXIT_BUSY
+    assert InvalidInput("empty").exit_code == EXIT_USAGE
+
+
+def test_translate_errors_keeps_the_cause_and_ignores_other_errors() -> None:
+    with pytest.raises(ServerUnreachable) as caught, translate_errors(url=URL):
+        raise httpx.ConnectError("refused")
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    with pytest.raises(KeyError), translate_errors(url=URL):
+        raise KeyError("a bug stays a bug")
