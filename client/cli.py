@@ -17,7 +17,8 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.text import Text
@@ -43,6 +44,9 @@ from client.session import (
 )
 from client.threads import new_conversation_id
 
+if TYPE_CHECKING:
+    from client.local import LocalChatSession, LocalRuntime
+
 EPILOG = """\
 exit codes:
   0    success
@@ -54,6 +58,7 @@ exit codes:
   130  interrupted with Ctrl-C (the run was cancelled on the server)
 
 environment:
+  LGCHAT_DATA_DIR                       default for --data-dir (with --local)
   LANGGRAPH_URL                         default for --url
   LANGGRAPH_API_KEY, LANGSMITH_API_KEY  default for --api-key
 
@@ -63,6 +68,8 @@ examples:
   lgchat send --assistant chatbot --user lance "hi! I'm Lance"
   lgchat send --mode messages --mode values "Multiply 2 and 3"
   lgchat chat --assistant chatbot
+  lgchat --local demo
+  lgchat --local send --assistant chatbot --user lance "hi! I'm Lance"
 """
 
 REPL_HELP = """\
@@ -96,13 +103,26 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: b
         if not in_subcommand
         else argparse.SUPPRESS,
     )
+    flags = (
+        ("--json", "print JSON (one event per line when streaming)"),
+        ("--local", "run the graphs in-process, with no server (chat, send and demo)"),
+        ("--memory", "with --local: keep threads in memory, not in the data directory"),
+    )
+    for flag, text in flags:
+        parser.add_argument(
+            flag,
+            action="store_true",
+            default=default(False),
+            help=argparse.SUPPRESS if in_subcommand else text,
+        )
     parser.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="print JSON (one event per line when streaming)"
-        if not in_subcommand
-        else argparse.SUPPRESS,
+        "--data-dir",
+        type=Path,
+        default=default(None),
+        help=argparse.SUPPRESS
+        if in_subcommand
+        else "with --local: where threads are kept (default: $LGCHAT_DATA_DIR, else "
+        "$XDG_DATA_HOME/lgchat or ~/.local/share/lgchat)",
     )
 
 
@@ -174,18 +194,35 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--thread", metavar="ID", help="continue this thread")
 
     commands.add_parser(
-        "demo", parents=[shared], help="walk through the tutorial's API section on the server"
+        "demo",
+        parents=[shared],
+        help="walk through the tutorial's API section (--local: its in-process section)",
     )
     return parser
 
 
-def _client(args: argparse.Namespace) -> ChatClient:
-    return ChatClient(args.url, args.api_key)
+LOCAL_COMMANDS = frozenset({"chat", "send", "demo"})
+
+
+def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
+    if not args.local:
+        return ChatClient(args.url, args.api_key)
+    if args.command not in LOCAL_COMMANDS:
+        raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
+    from client.local import LocalRuntime  # imports the graphs: only when needed
+
+    return LocalRuntime(args.data_dir, memory=args.memory)
+
+
+def _remote(args: argparse.Namespace) -> ChatClient:
+    client = _client(args)
+    assert isinstance(client, ChatClient)  # `_client` rejects --local for this command
+    return client
 
 
 async def _open_session(
-    client: ChatClient, args: argparse.Namespace, *, new: bool = False
-) -> ChatSession:
+    client: ChatClient | LocalRuntime, args: argparse.Namespace, *, new: bool = False
+) -> ChatSession | LocalChatSession:
     modes = parse_stream_modes(args.mode) if args.mode else DEFAULT_STREAM_MODES
     if args.thread:
         if args.user or args.conversation:
@@ -206,7 +243,7 @@ class _CtrlCCancels:
     the task streaming the reply is cancelled.
     """
 
-    def __init__(self, session: ChatSession) -> None:
+    def __init__(self, session: ChatSession | LocalChatSession) -> None:
         self.session = session
         self.presses = 0
         self._loop = asyncio.get_running_loop()
@@ -241,7 +278,7 @@ class _CtrlCCancels:
 
 
 async def stream_reply(
-    session: ChatSession,
+    session: ChatSession | LocalChatSession,
     text: str,
     renderer: Renderer,
     *,
@@ -290,7 +327,7 @@ def _renderer_factory(args: argparse.Namespace) -> Callable[..., Renderer]:
 
 async def cmd_assistants(args: argparse.Namespace) -> int:
     """List the assistants."""
-    async with _client(args) as client:
+    async with _remote(args) as client:
         assistants = await client.assistants()
     if args.json:
         _print_json([dataclasses.asdict(a) for a in assistants])
@@ -301,7 +338,7 @@ async def cmd_assistants(args: argparse.Namespace) -> int:
 
 async def cmd_threads(args: argparse.Namespace) -> int:
     """List recent threads."""
-    async with _client(args) as client:
+    async with _remote(args) as client:
         threads = await client.threads(args.user, limit=args.limit)
     if args.json:
         _print_json([dataclasses.asdict(t) for t in threads])
@@ -320,7 +357,7 @@ async def cmd_threads(args: argparse.Namespace) -> int:
 
 async def cmd_history(args: argparse.Namespace) -> int:
     """Print a thread's whole history and summary."""
-    async with _client(args) as client:
+    async with _remote(args) as client:
         messages = await client.history(args.thread)
         state = await client.thread_state(args.thread)
     if args.json:
@@ -350,9 +387,14 @@ async def cmd_send(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    """Walk through the tutorial's API section."""
+    """Walk through the tutorial's API section (or, with --local, its in-process one)."""
     async with _client(args) as client:
-        ok = await run_demo(client, _renderer_factory(args))
+        if isinstance(client, ChatClient):
+            ok = await run_demo(client, _renderer_factory(args))
+        else:
+            from client.local_demo import run_local_demo
+
+            ok = await run_local_demo(client, _renderer_factory(args), json_lines=args.json)
     return EXIT_OK if ok else EXIT_RUN_FAILED
 
 
@@ -368,7 +410,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
 class Repl:
     """The `lgchat chat` loop's commands; reading input stays with `run_chat`."""
 
-    def __init__(self, session: ChatSession, args: argparse.Namespace, console: Console) -> None:
+    def __init__(
+        self, session: ChatSession | LocalChatSession, args: argparse.Namespace, console: Console
+    ) -> None:
         """Chat through `session`, drawing on `console`."""
         self.session = session
         self.args = args

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
-from client.events import RunEnded
+from client.events import RunEnded, StreamEvent
 from client.render import Renderer
-from client.session import ChatClient, ChatSession
+from client.session import ChatClient
 from client.threads import new_conversation_id
 
 RendererFactory = Callable[..., Renderer]
@@ -34,8 +35,17 @@ CHATBOT_TURNS: tuple[str, ...] = (
 turn asks for something only the summary still remembers."""
 
 
-async def _run(
-    session: ChatSession,
+class _Sends(Protocol):
+    """A session that streams runs: `ChatSession` or `client.local.LocalChatSession`."""
+
+    def send(
+        self, text: str, *, stream_mode: str | Sequence[str] | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream one run."""
+
+
+async def stream_run(
+    session: _Sends,
     text: str,
     make_renderer: RendererFactory,
     *,
@@ -73,14 +83,14 @@ async def run_demo(client: ChatClient, make_renderer: RendererFactory) -> bool:
     out.heading(f'agent, stream_mode="values": {ARITHMETIC_QUESTION}')
     out.note("Each new message of the state, as every step finishes:")
     values_session = await client.session("agent")
-    ok &= await _run(
+    ok &= await stream_run(
         values_session, ARITHMETIC_QUESTION, make_renderer, stream_mode="values", show_input=True
     )
 
     out.heading(f'agent, stream_mode="messages": {ARITHMETIC_QUESTION}')
     out.note("The tool call's arguments as the model writes them, then the answer token by token:")
     messages_session = await client.session("agent")
-    ok &= await _run(
+    ok &= await stream_run(
         messages_session, ARITHMETIC_QUESTION, make_renderer, stream_mode="messages", show_run=True
     )
 
@@ -92,13 +102,13 @@ async def run_demo(client: ChatClient, make_renderer: RendererFactory) -> bool:
     *turns, question = CHATBOT_TURNS
     for turn in turns:
         out.note(f"You: {turn}")
-        ok &= await _run(chat, turn, make_renderer)
+        ok &= await stream_run(chat, turn, make_renderer)
 
     state = await chat.state()
     if state is not None:
         out.note(f"Thread state: {len(state.messages)} messages kept; summary: {state.summary!r}")
     out.note(f"You: {question}")
-    ok &= await _run(chat, question, make_renderer)
+    ok &= await stream_run(chat, question, make_renderer)
     history = await chat.history()
     out.note(f"History: {len(history)} messages in all, including the summarized ones.")
     return ok

@@ -1,0 +1,352 @@
+"""Run the graphs in-process, with no server, behind the same session API as the client.
+
+`LocalRuntime` plays `ChatClient`'s part: it owns a checkpointer and compiles the
+exported graph builders with it. `LocalChatSession` plays `ChatSession`'s: `send`
+streams a run as the same typed events (through `client.adapter`), so the renderers,
+the CLI's `--json` output and the demo serve both.
+
+Threads outlive the process in SQLite (`langgraph-checkpoint-sqlite`) under the user
+data directory: `$LGCHAT_DATA_DIR`, else `$XDG_DATA_HOME/lgchat`, else
+`~/.local/share/lgchat`. `memory=True` keeps them in memory instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.state import CompiledStateGraph, StateGraph
+
+from client.adapter import astream_events
+from client.errors import AssistantNotFound, InvalidInput, ThreadBusy, ThreadNotFound
+from client.events import StreamEvent
+from client.session import (
+    DEFAULT_STREAM_MODES,
+    AssistantInfo,
+    Reply,
+    ThreadSnapshot,
+    parse_stream_modes,
+    validate_message,
+)
+from client.threads import (
+    DEFAULT_CONVERSATION,
+    ConversationKey,
+    ThreadInfo,
+    conversation_thread_id,
+    new_conversation_id,
+    parse_thread_id,
+)
+
+DATA_DIR_ENV = "LGCHAT_DATA_DIR"
+DB_NAME = "threads.sqlite"
+
+TOKEN_MODES = DEFAULT_STREAM_MODES
+"""Token-level streaming: tokens and tool-call fragments, plus each node's update."""
+NODE_MODES: tuple[str, ...] = ("updates",)
+"""Node-level streaming: one whole update per node, no tokens (the cheapest)."""
+
+
+def default_data_dir() -> Path:
+    """Return where local threads are kept: `$LGCHAT_DATA_DIR` or the XDG data dir."""
+    if override := os.environ.get(DATA_DIR_ENV):
+        return Path(override)
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "lgchat"
+
+
+def thread_config(
+    user_id: str, conversation_id: str = DEFAULT_CONVERSATION, **configurable: Any
+) -> RunnableConfig:
+    """Return the run config of a user's conversation, in the client's thread-id scheme.
+
+    The thread id is the same uuid5 the remote client uses (`client.threads`), so one
+    user conversation has one id in-process and on a server.
+
+    Args:
+        user_id: The user.
+        conversation_id: Which of the user's conversations.
+        **configurable: More `configurable` entries (e.g. `checkpoint_ns`).
+    """
+    thread_id = conversation_thread_id(user_id, conversation_id)
+    return {"configurable": {**configurable, "thread_id": thread_id}}
+
+
+def local_builders() -> dict[str, StateGraph[Any, Any, Any, Any]]:
+    """Return the project's graph builders by graph name (imported on first use)."""
+    from agent.agent import builder as agent_builder
+    from agent.chatbot import builder as chatbot_builder
+
+    return {"agent": agent_builder, "chatbot": chatbot_builder}
+
+
+class LocalRuntime(contextlib.AsyncExitStack):
+    """The graphs compiled in-process with one checkpointer; `ChatClient`'s local twin.
+
+    Use it as an async context manager (or call `aclose`): the SQLite connection opens
+    on first use and closes there. It is an `AsyncExitStack`, whose exit closes it.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        memory: bool = False,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+    ) -> None:
+        """Prepare the runtime; nothing is opened until a session needs it.
+
+        Args:
+            data_dir: Where the SQLite file lives; `default_data_dir()` if None.
+            memory: Keep threads in memory only (they end with the process).
+            checkpointer: Use this checkpointer instead (wins over both).
+        """
+        self.data_dir = data_dir or default_data_dir()
+        self.memory = memory
+        self.url = "in-process" if memory else str(self.data_dir / DB_NAME)
+        self._checkpointer = checkpointer or (InMemorySaver() if memory else None)
+        super().__init__()
+        self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
+
+    async def checkpointer(self) -> BaseCheckpointSaver[Any]:
+        """Return the checkpointer, opening the SQLite file on first use."""
+        if self._checkpointer is None:
+            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            connection = AsyncSqliteSaver.from_conn_string(str(self.data_dir / DB_NAME))
+            saver = await self.enter_async_context(connection)
+            self._checkpointer = saver
+            return saver
+        return self._checkpointer
+
+    async def graph(self, name: str) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """Return graph `name` compiled with this runtime's checkpointer.
+
+        Raises:
+            AssistantNotFound: No graph has this name.
+        """
+        if name not in self._graphs:
+            builders = local_builders()
+            if name not in builders:
+                raise AssistantNotFound(name, sorted(builders))
+            saver = await self.checkpointer()
+            self._graphs[name] = builders[name].compile(checkpointer=saver, name=name)
+        return self._graphs[name]
+
+    async def assistants(self) -> list[AssistantInfo]:
+        """Return the local graphs as assistants (id = graph name)."""
+        return [AssistantInfo(name, name, name) for name in local_builders()]
+
+    async def session(
+        self,
+        assistant: str = "agent",
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        stream_tokens: bool = True,
+    ) -> LocalChatSession:
+        """Open a local chat session; the arguments are `ChatClient.session`'s.
+
+        Args:
+            assistant: Graph name.
+            thread_id: Resume this thread.
+            user_id: Owner of the conversation (a deterministic thread per conversation).
+            conversation_id: Which of the user's conversations (default "default").
+            stream_mode: Stream modes for `send`; by default chosen by `stream_tokens`.
+            stream_tokens: Stream tokens (True) or whole node updates only (False).
+
+        Raises:
+            AssistantNotFound: Unknown graph.
+            ThreadNotFound: `thread_id` is not a UUID or has no checkpoint here.
+            InvalidInput: A thread id and a user were both given.
+        """
+        if thread_id is not None and (user_id is not None or conversation_id is not None):
+            raise InvalidInput("give either a thread id or a user/conversation, not both")
+        if conversation_id is not None and user_id is None:
+            raise InvalidInput("a conversation id needs a user id")
+        graph = await self.graph(assistant)
+        key = ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION) if user_id else None
+        session = LocalChatSession(
+            self, AssistantInfo(assistant, assistant, assistant), graph, key=key
+        )
+        session.stream_tokens = stream_tokens
+        if stream_mode is not None:
+            session.stream_mode = parse_stream_modes(stream_mode)
+        if thread_id is not None:
+            await session.switch_thread(thread_id)
+        return session
+
+
+class LocalChatSession:
+    """One conversation with one local graph; made by `LocalRuntime.session`.
+
+    Its methods are `ChatSession`'s, so the CLI and the demo drive either.
+    """
+
+    def __init__(
+        self,
+        runtime: LocalRuntime,
+        assistant: AssistantInfo,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        *,
+        key: ConversationKey | None = None,
+    ) -> None:
+        """Set up the session; prefer `LocalRuntime.session`."""
+        self.runtime = runtime
+        self.assistant = assistant
+        self.graph = graph
+        self.key = key
+        self.stream_mode: tuple[str, ...] = TOKEN_MODES
+        self._thread_id: str | None = None if key else str(uuid.uuid4())
+        self._streaming = False
+        self._stop = False
+
+    @property
+    def stream_tokens(self) -> bool:
+        """Return whether `send` streams tokens (else whole node updates)."""
+        return self.stream_mode != NODE_MODES
+
+    @stream_tokens.setter
+    def stream_tokens(self, value: bool) -> None:
+        """Switch between token-level and node-level streaming (the tutorial's switch)."""
+        self.stream_mode = TOKEN_MODES if value else NODE_MODES
+
+    @property
+    def thread_id(self) -> str:
+        """Return the thread's id (known before its first message)."""
+        return self.key.thread_id if self.key is not None else str(self._thread_id)
+
+    @property
+    def config(self) -> RunnableConfig:
+        """Return the run config of this session's thread."""
+        return {"configurable": {"thread_id": self.thread_id}}
+
+    @property
+    def is_streaming(self) -> bool:
+        """Return True while a run is streaming."""
+        return self._streaming
+
+    def send(
+        self,
+        text: str,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Send a user message and stream the run as events, ending with `RunEnded`.
+
+        Breaking out of the `async for` and closing the iterator (or using
+        `contextlib.aclosing`) stops the graph; the thread keeps its last checkpoint.
+
+        Raises:
+            InvalidInput: The message is empty, or a stream mode is unknown.
+            ThreadBusy: This session is already streaming a run.
+        """
+        validate_message(text)
+        modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
+        if self._streaming:
+            raise ThreadBusy(self.thread_id)
+        return self._stream(text, modes, dict(context) if context else None)
+
+    async def _stream(
+        self, text: str, modes: Sequence[str], context: dict[str, Any] | None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        if self._streaming:
+            raise ThreadBusy(self.thread_id)
+        self._streaming, self._stop = True, False
+        events = astream_events(
+            self.graph,
+            {"messages": [{"role": "user", "content": text}]},
+            self.config,
+            stream_mode=modes,
+            context=context,
+            should_stop=lambda: self._stop,
+        )
+        try:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    yield event
+        finally:
+            self._streaming = False
+
+    async def reply(
+        self,
+        text: str,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Send a message and return the whole streamed run."""
+        return Reply(
+            tuple([e async for e in self.send(text, stream_mode=stream_mode, context=context)])
+        )
+
+    async def cancel(self) -> bool:
+        """Stop the run being streamed after its next part; return whether one was."""
+        self._stop = self._streaming
+        return self._streaming
+
+    def new_thread(self) -> None:
+        """Start a new conversation (a new thread).
+
+        Raises:
+            ThreadBusy: A run is streaming.
+        """
+        self._ensure_idle()
+        if self.key is not None:
+            self.key = ConversationKey(self.key.user_id, new_conversation_id())
+        else:
+            self._thread_id = str(uuid.uuid4())
+
+    async def switch_thread(self, thread_id: str) -> ThreadInfo:
+        """Continue an existing local thread.
+
+        Raises:
+            ThreadNotFound: No checkpoint has this thread id.
+            ThreadBusy: A run is streaming.
+        """
+        self._ensure_idle()
+        thread_id = parse_thread_id(thread_id)
+        saver = await self.runtime.checkpointer()
+        found = await saver.aget_tuple({"configurable": {"thread_id": thread_id}})
+        if found is None:
+            raise ThreadNotFound(thread_id, f"not in {self.runtime.url}")
+        self.key, self._thread_id = None, thread_id
+        messages = found.checkpoint["channel_values"].get("messages") or []
+        return ThreadInfo(thread_id, "idle", None, message_count=len(messages))
+
+    async def state(self) -> ThreadSnapshot | None:
+        """Return the thread's current state, or None before its first message."""
+        snapshot = await self.graph.aget_state(self.config)
+        if not snapshot.values:
+            return None
+        values = snapshot.values
+        return ThreadSnapshot(
+            self.thread_id,
+            list(values.get("messages") or []),
+            str(values.get("summary") or ""),
+            tuple(snapshot.next),
+        )
+
+    async def history(self) -> list[BaseMessage]:
+        """Return every message the thread ever held, including summarized ones."""
+        seen: dict[str, BaseMessage] = {}
+        states = [s async for s in self.graph.aget_state_history(self.config)]
+        for state in reversed(states):  # newest first, as on the server
+            for message in state.values.get("messages") or []:
+                seen.setdefault(str(message.id), message)
+        return list(seen.values())
+
+    def _ensure_idle(self) -> None:
+        if self._streaming:
+            raise ThreadBusy(self.thread_id)
