@@ -18,6 +18,7 @@ help:
 	@echo "make demo   start langgraph dev with the offline model, run 'lgchat demo', stop"
 	@echo "make test   run the whole test suite (unit + real langgraph dev server)"
 	@echo "make dev    serve both graphs with langgraph dev on port $(PORT) (or a free one)"
+	@echo "make bench  run the benchmarks; writes bench/results/latest.md and plots"
 	@echo "make lint   ruff and mypy"
 
 install: $(STAMP)
@@ -37,13 +38,16 @@ dev: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m client.devserver run -- $(BIN)/lgchat demo
 
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent client tests
+	$(BIN)/mypy agent client tests bench
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

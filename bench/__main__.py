@@ -1,0 +1,101 @@
+"""Run the benchmark suite: ``python -m bench [--smoke] [--out DIR]``.
+
+Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
+ports, stopped at the end), runs the five benchmarks of `bench.suite` one after the
+other, and writes ``latest.md``, ``latest.json`` and the PNG plots into ``--out``
+(``bench/results`` by default). ``--smoke`` runs a tiny version of each (1 session,
+20 tokens, 3 turns) for the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import suite
+from bench.common import ModelServer, counting_client, dev_server, machine_info, scratch_dir
+from bench.report import markdown, plots
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def _log(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def _clean(value: Any) -> Any:
+    """Make results strict JSON: NaN becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+async def run_all(
+    url: str, model: ModelServer, server_pid: int, sizes: suite.Sizes
+) -> dict[str, Any]:
+    """Run the five benchmarks against a running server; return their results."""
+    started = time.monotonic()
+    results: dict[str, Any] = {}
+    _log(started, "1/5 latency")
+    results["latency"] = await suite.latency(url, model, sizes)
+    model.reset()
+    _log(started, "2/5 bytes and client CPU")
+    chat, counter = await counting_client(url)
+    async with chat:
+        wire = await suite.wire(chat, counter, server_pid, sizes)
+    recordings = wire.pop("recordings")
+    results["wire"] = wire
+    _log(started, "3/5 client overhead (replay)")
+    results["overhead"] = await suite.overhead(recordings, sizes)
+    _log(started, "4/5 concurrency")
+    results["concurrency"] = await suite.concurrency(url, model, server_pid, sizes)
+    _log(started, "5/5 conversation cost")
+    results["conversation"] = await suite.conversation(url, model, sizes)
+    _log(started, "done")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite and write the report; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write results")
+    args = parser.parse_args(argv)
+    sizes = suite.SMOKE if args.smoke else suite.Sizes()
+    jobs = max(max(sizes.concurrency), 10)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    work = scratch_dir()
+    model = ModelServer(work).start()
+    try:
+        _log(started, f"model server on port {model.port}; starting langgraph dev")
+        with dev_server(model, jobs=jobs, workdir=work) as server:
+            _log(started, f"langgraph dev up at {server.url} ({server.startup_seconds:.1f}s)")
+            assert server.pid is not None
+            results = asyncio.run(run_all(server.url, model, server.pid, sizes))
+    finally:
+        model.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    results.update(machine=machine_info(), smoke=args.smoke, jobs=jobs, elapsed_s=elapsed)
+    (out / "latest.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    pngs = plots(results, out)
+    (out / "latest.md").write_text(markdown(results, pngs, elapsed))
+    _log(started, f"wrote {out / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Smoke run of the benchmark suite: it runs end to end and its numbers are well formed.
+
+`python -m bench --smoke` starts its own scripted model server and `langgraph dev`, runs
+every benchmark at toy sizes (1 session, 20 tokens, 3 turns) and writes the report into
+a temporary directory. Nothing here asserts a timing: only that each benchmark produced
+finite, non-negative numbers of the right shape, and the counts that are deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE_TOKENS = 20
+SMOKE_TURNS = 3
+
+
+def _numbers(value: Any) -> list[float]:
+    """Every number inside a JSON value (booleans excluded)."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    return []
+
+
+def _finite(value: Any) -> bool:
+    numbers = _numbers(value)
+    return bool(numbers) and all(math.isfinite(n) for n in numbers)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Run the smoke suite once; return its output directory and parsed results."""
+    out = tmp_path_factory.mktemp("bench")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return out, json.loads((out / "latest.json").read_text())
+
+
+@pytest.mark.server
+def test_writes_report_and_plots(smoke: tuple[Path, dict[str, Any]]) -> None:
+    out, results = smoke
+    report = (out / "latest.md").read_text()
+    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+        assert heading in report
+    for name in ("latency.png", "bytes_cpu.png", "concurrency.png", "conversation.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+    machine = results["machine"]
+    assert machine["cores"] >= 1
+    assert machine["python"]
+    assert machine["packages"]["langgraph-sdk"] != "-"
+
+
+@pytest.mark.server
+def test_latency_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    rows = {row["path"]: row for row in results["latency"]["rows"]}
+    assert set(rows) == {"baseline", "messages", "messages-tuple", "values"}
+    for row in rows.values():
+        assert row["errors"] == 0
+        assert row["tokens"] == SMOKE_TOKENS
+        assert _finite(row["delay_ms"])
+        assert _finite(row["stages_ms"]["ttft"])
+    for path in ("messages", "messages-tuple", "values"):
+        assert rows[path]["stages_ms"]["dispatch"] >= 0
+
+
+@pytest.mark.server
+def test_wire_and_overhead_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    wire = results["wire"]
+    assert {row["mode"] for row in wire["rows"]} == {"messages", "messages-tuple"}
+    for row in wire["rows"]:
+        assert row["complete"]
+        assert row["bytes"] > 0
+        assert row["cpu_s"] >= 0
+    assert all(ratio["same_output"] for ratio in wire["ratios"])
+    assert {row["mode"] for row in wire["live"]} == {"messages", "messages-tuple"}
+    for row in wire["live"]:
+        assert row["client_ms_per_token"] > 0
+        assert row["bare_ms_per_token"] > 0
+    overhead = results["overhead"]["rows"]
+    assert {row["mode"] for row in overhead} == {"messages", "messages-tuple"}
+    for row in overhead:
+        assert row["parts"] > 0
+        assert row["events"] > 0
+        assert _finite(row["per_part_ms"])
+        assert row["bare_us_per_part"] > 0
+
+
+@pytest.mark.server
+def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    (row,) = results["concurrency"]["rows"]
+    assert row["sessions"] == 1
+    assert row["errors"] == 0
+    assert row["delivered"] == row["expected"] == SMOKE_TOKENS
+    assert _finite(row["delay_ms"])
+    assert row["server_cpu_pct"] >= 0
+    conversation = results["conversation"]
+    for tag in ("on", "off"):
+        side = conversation[tag]
+        assert side["errors"] == 0
+        assert side["turn_calls"] == SMOKE_TURNS
+        assert len(side["per_turn"]) == SMOKE_TURNS
+        assert all(tokens > 0 for tokens in side["per_turn"])
+        assert side["max"] >= side["mean"] > 0
