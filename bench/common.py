@@ -15,7 +15,6 @@ import platform
 import re
 import secrets
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -207,22 +206,17 @@ class ModelServer:
 
 @contextlib.contextmanager
 def dev_server(model: ModelServer, *, jobs: int, workdir: Path) -> Iterator[DevServer]:
-    """Run `langgraph dev` with ``--n-jobs-per-worker jobs``, its model the scripted one.
-
-    `DevServer` has no option for the flag, so a two-line wrapper script around the
-    `langgraph` executable appends it.
-    """
-    wrapper = workdir / "langgraph-jobs"
-    real = Path(sys.executable).parent / "langgraph"
-    wrapper.write_text(f'#!/bin/sh\nexec "{real}" "$@" --n-jobs-per-worker {jobs}\n')
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    """Run `langgraph dev` with ``--n-jobs-per-worker jobs``, its model the scripted one."""
     env = {
         "OPENAI_BASE_URL": model.base_url,
         "OPENAI_API_KEY": "bench",
         "MODEL": "openai:gpt-4o",
         "OFFLINE_MODEL_DELAY": "0",
     }
-    with DevServer(CONFIG, env=env, langgraph=wrapper, startup_timeout=90) as server:
+    extra_args = ("--n-jobs-per-worker", str(jobs))
+    with DevServer(
+        CONFIG, env=env, workdir=workdir, startup_timeout=90, extra_args=extra_args
+    ) as server:
         yield server
 
 

@@ -102,6 +102,8 @@ class _Live:
     """Chunks not folded yet: text-only chunks need no fold until the message finishes."""
     plain: list[str] = field(default_factory=list)
     """The texts of the latest plain chunks (text and nothing else), not folded yet."""
+    plain_metadata: dict[str, Any] = field(default_factory=dict)
+    """The idempotent response metadata those plain chunks carried (e.g. the provider)."""
     blocks: bool = False
     """The content is a list of content blocks, so the text must come from the fold."""
 
@@ -371,8 +373,12 @@ class StreamDecoder:
         if isinstance(content, str) and not live.blocks and not _get(chunk, "tool_call_chunks"):
             # Chunk addition concatenates string contents, so the chunk's text is the
             # delta: no need to fold (and re-validate) the message for every token.
-            if _is_plain(chunk):
+            metadata = _plain_metadata(chunk)
+            if metadata is not None and metadata != live.plain_metadata and live.plain:
+                self._flush_plain(live)
+            if metadata is not None:
                 live.plain.append(content)
+                live.plain_metadata = metadata
             else:
                 self._flush_plain(live)
                 live.pending.append(chunk)
@@ -394,7 +400,10 @@ class StreamDecoder:
             # Adding a chunk that has only text to another concatenates the texts and
             # changes nothing else, so a run of them equals one chunk with the joined text.
             text = "".join(live.plain)
-            live.pending.append(AIMessageChunk(content=text, id=live.message_id or None))
+            metadata = live.plain_metadata
+            live.pending.append(
+                AIMessageChunk(content=text, id=live.message_id or None, response_metadata=metadata)
+            )
             live.plain = []
 
     def _fold(self, live: _Live) -> AIMessageChunk:
@@ -498,14 +507,23 @@ def _is_message(value: Any) -> TypeGuard[_Message]:
     return isinstance(value, BaseMessage) or (isinstance(value, Mapping) and "type" in value)
 
 
-def _is_plain(chunk: _Message) -> bool:
-    """Return True for a chunk that adds text and nothing else (no metadata, no usage)."""
-    return not (
-        _get(chunk, "additional_kwargs")
-        or _get(chunk, "response_metadata")
-        or _get(chunk, "usage_metadata")
-        or _get(chunk, "chunk_position")
-    )
+_IDEMPOTENT_METADATA = frozenset({"model_provider", "output_version"})
+"""Response metadata keys that chunk addition keeps once when the values are equal."""
+
+
+def _plain_metadata(chunk: _Message) -> dict[str, Any] | None:
+    """Return the metadata of a chunk that adds text and nothing else, or None.
+
+    ChatOpenAI tags every chunk with `{"model_provider": "openai"}`. Chunk addition
+    keeps one copy of equal values under such keys, so a run of these chunks still
+    equals one chunk with the joined text and that metadata.
+    """
+    if _get(chunk, "additional_kwargs") or _get(chunk, "usage_metadata"):
+        return None
+    if _get(chunk, "chunk_position"):
+        return None
+    metadata = _get(chunk, "response_metadata") or {}
+    return dict(metadata) if metadata.keys() <= _IDEMPOTENT_METADATA else None
 
 
 def _as_chunk(chunk: _Message) -> AIMessageChunk:

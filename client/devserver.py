@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -148,6 +148,7 @@ class DevServer:
         langgraph: str | Path | None = None,
         load_env_file: bool = False,
         startup_timeout: float = 60.0,
+        extra_args: Sequence[str] = (),
     ) -> None:
         """Prepare the server; nothing runs until :meth:`start`.
 
@@ -164,6 +165,8 @@ class DevServer:
                 the running interpreter.
             load_env_file: Let the server load the config's ``env`` file.
             startup_timeout: Seconds to wait for ``GET /ok``.
+            extra_args: More ``langgraph dev`` options, e.g.
+                ``("--n-jobs-per-worker", "50")`` to run that many runs at once.
         """
         self.config_path = Path(config).resolve()
         self.project_dir = self.config_path.parent
@@ -171,6 +174,7 @@ class DevServer:
         self.langgraph = Path(langgraph) if langgraph else Path(sys.executable).parent / "langgraph"
         self.load_env_file = load_env_file
         self.startup_timeout = startup_timeout
+        self.extra_args = tuple(extra_args)
         self._fixed_port = port
         self._port = port
         self._owns_workdir = workdir is None
@@ -284,6 +288,7 @@ class DevServer:
             str(self.port),
             "--config",
             str(config_file),
+            *self.extra_args,
         ]
         with self.log_path.open("ab") as log:
             self._log_offset = log.tell()

@@ -736,3 +736,32 @@ def test_tokens_of_two_message_modes_at_once_count_once() -> None:
 
     assert decode(both) == decode(tuple_parts(chunks))
     assert [e.text for e in of_type(decode(both), TextDelta)] == ["Hi", " you"]
+
+
+def test_provider_tagged_text_chunks_keep_their_metadata_on_the_final_message() -> None:
+    # ChatOpenAI tags every chunk with its provider; such chunks take the text-only fast
+    # path, and the final message must still equal the plain sum of the chunks.
+    provider = {"model_provider": "openai"}
+    chunks = [
+        AIMessageChunk(content=word, id="m1", response_metadata=provider)
+        for word in ["The", " result", " is", " 6."]
+    ]
+    chunks.append(
+        AIMessageChunk(
+            content="",
+            id="m1",
+            response_metadata={**provider, "finish_reason": "stop"},
+            usage_metadata={"input_tokens": 3, "output_tokens": 4, "total_tokens": 7},
+        )
+    )
+    expected = chunks[0]
+    for chunk in chunks[1:]:
+        expected = expected + chunk
+    events = decode([("metadata", {"run_id": "r"}), *tuple_parts(chunks)])
+    finished = of_type(events, MessageFinished)
+    assert [f.message.content for f in finished] == ["The result is 6."]
+    assert finished[0].message.response_metadata == expected.response_metadata
+    assert isinstance(finished[0].message, AIMessageChunk | AIMessage)
+    assert finished[0].message.usage_metadata == expected.usage_metadata
+    assert finished[0].finish_reason == "stop"
+    assert text_of(events, "m1") == "The result is 6."
