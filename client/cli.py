@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -31,7 +31,7 @@ from client.errors import (
     ChatClientError,
     InvalidInput,
 )
-from client.events import RunEnded, RunStatus
+from client.events import RunEnded, RunStatus, StreamEvent
 from client.render import Renderer, make_renderer, transcript_lines
 from client.session import (
     DEFAULT_STREAM_MODES,
@@ -180,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("thread", metavar="THREAD", help="thread id")
 
+    join = commands.add_parser(
+        "join",
+        parents=[shared],
+        help="stream a run again from its first event (after a lost connection)",
+    )
+    join.add_argument("thread", metavar="THREAD", help="thread id")
+    join.add_argument("run", metavar="RUN", help="run id")
+
     send = commands.add_parser("send", parents=[shared], help="send one message, stream the reply")
     _add_conversation_options(send)
     target = send.add_mutually_exclusive_group()
@@ -284,8 +292,18 @@ async def stream_reply(
     *,
     stream_mode: str | Sequence[str] | None = None,
     context: Mapping[str, Any] | None = None,
+    events: AsyncIterator[StreamEvent] | None = None,
 ) -> RunStatus:
     """Stream one reply through `renderer`, with Ctrl-C cancelling the run.
+
+    Args:
+        session: The session the run belongs to.
+        text: The message to send.
+        renderer: Draws the events.
+        stream_mode: Stream modes for the run.
+        context: Run context.
+        events: A stream of the session's to render instead of sending `text`
+            (`ChatSession.join`).
 
     Returns:
         How the run ended.
@@ -293,7 +311,9 @@ async def stream_reply(
     status: RunStatus = "success"
     with _CtrlCCancels(session) as ctrl_c:
         try:
-            async for event in session.send(text, stream_mode=stream_mode, context=context):
+            if events is None:
+                events = session.send(text, stream_mode=stream_mode, context=context)
+            async for event in events:
                 renderer.render(event)
                 if isinstance(event, RunEnded):
                     status = event.status
@@ -386,6 +406,16 @@ async def cmd_send(args: argparse.Namespace) -> int:
     return _exit_code(status)
 
 
+async def cmd_join(args: argparse.Namespace) -> int:
+    """Stream a run of a thread from its first event: how a lost stream is picked up."""
+    async with _remote(args) as client:
+        info = await client.thread(args.thread)
+        session = await client.session(info.graph_id or "agent", thread_id=info.thread_id)
+        renderer = make_renderer(json_lines=args.json)
+        status = await stream_reply(session, "", renderer, events=session.join(args.run))
+    return _exit_code(status)
+
+
 async def cmd_demo(args: argparse.Namespace) -> int:
     """Walk through the tutorial's API section (or, with --local, its in-process one)."""
     async with _client(args) as client:
@@ -403,6 +433,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
     "threads": cmd_threads,
     "history": cmd_history,
     "send": cmd_send,
+    "join": cmd_join,
     "demo": cmd_demo,
 }
 

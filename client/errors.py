@@ -61,6 +61,45 @@ class ConnectionLost(ChatClientError):
         super().__init__(f"lost the connection to {url}: {detail or 'no response'}")
 
 
+class StreamLost(ConnectionLost):
+    """A run's stream dropped and rejoining it failed; the run may still be going.
+
+    The message names the thread and the run and how to pick the stream up again.
+    """
+
+    def __init__(self, url: str, thread_id: str, run_id: str, detail: str) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        super().__init__(
+            url,
+            f"{detail or 'no response'}; run {run_id} on thread {thread_id} may still be "
+            f"running: rejoin it with `lgchat join {thread_id} {run_id}`",
+        )
+
+
+class NotALangGraphServer(ChatClientError):
+    """Something answers at the URL, but not the LangGraph API."""
+
+    exit_code = EXIT_UNREACHABLE
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(
+            f"{url} is not a LangGraph server (listing assistants failed: "
+            f"{detail or 'unexpected answer'}); check --url"
+        )
+
+
+class BrokenStream(ChatClientError):
+    """The server's event stream could not be parsed."""
+
+    exit_code = EXIT_UNREACHABLE
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(f"the server at {url} sent a broken event stream: {detail}")
+
+
 class AuthenticationFailed(ChatClientError):
     """The server refused the API key (HTTP 401 or 403)."""
 

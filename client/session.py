@@ -37,20 +37,36 @@ from langgraph_sdk.schema import (
 from client.decode import StreamDecoder
 from client.errors import (
     AssistantNotFound,
+    BrokenStream,
+    ConnectionLost,
     InvalidInput,
+    NotALangGraphServer,
+    NotFound,
     RunFailed,
+    ServerError,
+    ServerUnreachable,
+    StreamLost,
     ThreadBusy,
     translate_errors,
 )
 from client.events import (
     MessageFinished,
     MessageStarted,
+    NodeUpdate,
     RunEnded,
     RunError,
     RunStatus,
     StreamEvent,
+    StreamResumed,
     TextDelta,
     ToolCallProgress,
+)
+from client.resume import (
+    REPLAY_ALL,
+    RUNNING_STATUSES,
+    ReplayCursor,
+    ResumePolicy,
+    guard_event_streams,
 )
 from client.threads import (
     DEFAULT_CONVERSATION,
@@ -83,21 +99,57 @@ ASSISTANT_ROLES = frozenset({"ai"})
 
 _HISTORY_PAGE = 100
 
+_RUN_STATUSES: dict[str, RunStatus] = {
+    "success": "success",
+    "error": "error",
+    "timeout": "error",
+    # Stopped on the server: cancelled by another client, or by a message sent with
+    # the `interrupt` multitask strategy.
+    "interrupted": "cancelled",
+}
+"""A finished run's server status as the status its stream ends with."""
+
 
 def is_assistant_role(role: str) -> bool:
     """Return True when `role` names the assistant."""
     return role in ASSISTANT_ROLES
 
 
-def validate_message(text: str) -> str:
+MAX_MESSAGE_CHARS = 100_000
+"""The longest message `send` accepts: about 25,000 tokens, a fifth of a 128k-token
+context window, so one message cannot crowd the conversation out of the model's
+context (a server would take far more; the model would not)."""
+
+
+def validate_message(text: object) -> str:
     """Return the message to send.
 
     Raises:
-        InvalidInput: The message is empty or only whitespace.
+        InvalidInput: The message is not a string, is empty or only whitespace, or is
+            longer than `MAX_MESSAGE_CHARS`.
     """
-    if not text or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidInput(f"the message must be text, not {type(text).__name__}")
+    if not text.strip():
         raise InvalidInput("the message is empty; type something to send")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(
+            f"the message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}"
+        )
     return text
+
+
+def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
+    """Return the stream modes to request so a rejoined stream misses no message.
+
+    `langgraph dev` does not store legacy `messages` events for replay (see
+    `client.resume`): after a rejoin, a message that finished while disconnected would
+    be known only from its last partial. `updates` events are stored and carry each
+    finished message whole, so they are added when no whole-state mode was asked for.
+    """
+    if "messages" in modes and not {"updates", "values"} & set(modes):
+        return (*modes, "updates")
+    return tuple(modes)
 
 
 def parse_stream_modes(modes: str | Iterable[str]) -> tuple[StreamMode, ...]:
@@ -253,6 +305,7 @@ class ChatClient:
         *,
         connect_retries: int = 1,
         timeout: httpx.Timeout | None = None,
+        resume: ResumePolicy | None = None,
     ) -> None:
         """Prepare the client; no request is made until a method needs one.
 
@@ -263,6 +316,7 @@ class ChatClient:
             connect_retries: Connection attempts retried on failure. The SDK's default
                 (5, with backoff) makes "no server" take 7.5 s to report.
             timeout: HTTP timeouts; by default the SDK's (read 300 s, for long runs).
+            resume: How sessions rejoin a dropped run stream; `ResumePolicy()` by default.
         """
         self.url = url.rstrip("/")
         headers = {"User-Agent": f"lgchat langgraph-sdk-py/{langgraph_sdk.__version__}"}
@@ -275,8 +329,11 @@ class ChatClient:
             transport=httpx.AsyncHTTPTransport(retries=connect_retries),
             timeout=timeout or httpx.Timeout(connect=5, read=300, write=300, pool=5),
             headers=headers,
+            # Sessions rejoin dropped streams themselves (client.resume explains why).
+            event_hooks={"response": [guard_event_streams]},
         )
         self.sdk = LangGraphClient(http)
+        self.resume = resume or ResumePolicy()
         self._assistants: list[AssistantInfo] | None = None
 
     async def __aenter__(self) -> Self:
@@ -297,9 +354,17 @@ class ChatClient:
     async def assistants(self, *, refresh: bool = False) -> list[AssistantInfo]:
         """Return the server's assistants (cached after the first call)."""
         if self._assistants is None or refresh:
-            with translate_errors(url=self.url):
-                found = await self.sdk.assistants.search(limit=100)
-            self._assistants = [AssistantInfo.from_assistant(a) for a in found]
+            try:
+                with translate_errors(url=self.url):
+                    found = await self.sdk.assistants.search(limit=100)
+                self._assistants = [AssistantInfo.from_assistant(a) for a in found]
+            except ServerError as error:
+                if error.status != 405:
+                    raise
+                raise NotALangGraphServer(self.url, str(error)) from error
+            except (NotFound, InvalidInput, ValueError, TypeError, KeyError) as error:
+                # Every LangGraph server answers this request with a list of assistants.
+                raise NotALangGraphServer(self.url, str(error)) from error
         return list(self._assistants)
 
     async def assistant(self, name_or_id: str) -> AssistantInfo:
@@ -402,6 +467,9 @@ class ChatClient:
         conversation_id: str | None = None,
         *,
         stream_mode: str | Sequence[str] = DEFAULT_STREAM_MODES,
+        multitask_strategy: MultitaskStrategy = "reject",
+        on_disconnect: DisconnectMode = "continue",
+        resumable: bool = True,
     ) -> ChatSession:
         """Open a chat session.
 
@@ -412,6 +480,11 @@ class ChatClient:
                 "default") it picks a deterministic thread, created on first send.
             conversation_id: Which of the user's conversations.
             stream_mode: Default stream modes for `send`.
+            multitask_strategy: What the server does with a message sent while another
+                run is active on the thread (see `ChatSession`).
+            on_disconnect: What the server does with a run whose client went away.
+            resumable: Create runs whose stream can be rejoined after a dropped
+                connection.
 
         Raises:
             AssistantNotFound: Unknown assistant.
@@ -428,10 +501,40 @@ class ChatClient:
             key = ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION)
         elif conversation_id is not None:
             raise InvalidInput("a conversation id needs a user id")
-        session = ChatSession(self, info, key=key, stream_mode=stream_mode)
+        session = ChatSession(
+            self,
+            info,
+            key=key,
+            stream_mode=stream_mode,
+            resumable=resumable,
+            on_disconnect=on_disconnect,
+            multitask_strategy=multitask_strategy,
+        )
         if thread_id is not None:
             await session.switch_thread(thread_id)
         return session
+
+
+_GENERIC_ERRORS = frozenset({"", "Error", "Exception", "ValueError", "RuntimeError", "TypeError"})
+"""Exception classes whose name adds nothing to the message (a graph's own checks)."""
+
+_MASKED_ERROR = "An internal error occurred"
+"""The message langgraph-api sends instead of an exception's own when it hides it."""
+
+
+def _named_error(error: RunError) -> RunError:
+    """Return the run error with its cause named: a specific exception's class leads.
+
+    The server hides some exceptions' messages (a model API's error, for one) behind a
+    generic sentence; the class name (`OpenAIAPIError`, `OpenAIConnectionError`) is then
+    all that tells a rate limit from a dropped model connection.
+    """
+    if error.error in _GENERIC_ERRORS or error.message.startswith(error.error):
+        return error
+    detail = error.message
+    if detail == _MASKED_ERROR:
+        detail = "the server hid the details; they are in its log"
+    return RunError(f"{error.error}: {detail}", error.error)
 
 
 def _history_cursor(checkpoint: Checkpoint) -> Checkpoint:
@@ -478,11 +581,17 @@ class ChatSession:
             thread_id: An existing thread to continue instead.
             stream_mode: Default stream modes for `send`.
             resumable: Create runs with `stream_resumable=True`, so a dropped
-                connection resumes from the last event instead of ending silently.
-            on_disconnect: What the server does with a run whose client went away.
-            multitask_strategy: What the server does with a message for a thread that
-                is still running another run. "reject" (a `ThreadBusy` here) rather
-                than the server's default, which queues the message silently.
+                connection is rejoined (see `client.resume`) instead of ending silently.
+            on_disconnect: What the server does with a run whose client went away;
+                "continue" keeps it going, so a rejoin finds it.
+            multitask_strategy: What the server does with this session's message when
+                another run is active on the thread (from another session or process):
+                "reject" (the default; `ThreadBusy`, "this thread is busy"), "enqueue"
+                (it waits for the active run; both replies complete), "interrupt" (the
+                active run stops, its stream ends `cancelled`, its partial answer is
+                dropped but its user message stays), "rollback" (the active run is
+                stopped and deleted with its user message). The server's own default
+                is "enqueue", which makes a reply wait with no word of why.
         """
         self.client = client
         self.assistant = assistant
@@ -560,38 +669,145 @@ class ChatSession:
         run = self._active = _ActiveRun(thread_id=self.thread_id or "")
         try:
             thread_id = run.thread_id = await self._ensure_thread()
-            decoder = StreamDecoder(thread_id=thread_id)
             run_input: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
+            wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
             parts = self.client.sdk.runs.stream(
                 thread_id,
                 self.assistant.assistant_id,
                 input=run_input,
-                stream_mode=list(modes),
+                stream_mode=list(wire_modes),
                 stream_resumable=self.resumable,
                 on_disconnect=self.on_disconnect,
                 multitask_strategy=self.multitask_strategy,
                 context=context,
                 on_run_created=lambda created: self._run_created(run, created),
             )
-            with translate_errors(url=self.client.url, thread_id=thread_id):
-                async with contextlib.aclosing(cast(AsyncGenerator[StreamPart], parts)):
-                    async for part in parts:
-                        for event in decoder.feed(part):
-                            yield event
-                        if run.run_id is None and decoder.run_id is not None:
-                            self._learn_run_id(run, decoder.run_id)
-                        if run.cancelled:
-                            # The server may still hold a backlog of tokens it made
-                            # before the cancel; a cancelled reply stops right here.
-                            break
-                if run.cancel_task is not None:
-                    await run.cancel_task
-            for event in decoder.finish("cancelled" if run.cancelled else "success"):
+            async for event in self._follow(run, parts):
+                if isinstance(event, NodeUpdate) and "updates" not in modes:
+                    continue  # asked for by `replayable_modes`, not by the caller
                 yield event
         finally:
             self._active = None
             if run.cancel_task is not None and not run.cancel_task.done():
                 run.cancel_task.cancel()
+
+    def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
+        """Stream a run of this thread from its first event, whether it is running or over.
+
+        This is how a stream lost for good (`StreamLost`) is picked up again, from any
+        process: a run created resumable keeps its events on the server. Cancel works
+        as for `send`.
+
+        Raises:
+            ThreadBusy: This session is already streaming a run.
+            InvalidInput: The session has no thread yet.
+            NotFound: The thread has no such run (raised on iteration).
+        """
+        self._ensure_idle()
+        if not self._thread_ready or self._thread_id is None:
+            raise InvalidInput("this session has no thread yet; give a thread id to join a run")
+        return self._join(self._thread_id, run_id)
+
+    async def _join(self, thread_id: str, run_id: str) -> AsyncIterator[StreamEvent]:
+        self._ensure_idle()
+        run = self._active = _ActiveRun(thread_id=thread_id, run_id=run_id)
+        try:
+            try:
+                with translate_errors(url=self.client.url):
+                    await self.client.sdk.runs.get(thread_id, run_id)
+            except (NotFound, InvalidInput) as error:  # a 422 for an id that is no UUID
+                raise NotFound(f"no run {run_id!r} on thread {thread_id}") from error
+            parts = self.client.sdk.runs.join_stream(thread_id, run_id, last_event_id=REPLAY_ALL)
+            async for event in self._follow(run, parts):
+                yield event
+        finally:
+            self._active = None
+            if run.cancel_task is not None and not run.cancel_task.done():
+                run.cancel_task.cancel()
+
+    async def _follow(
+        self, run: _ActiveRun, parts: AsyncIterator[StreamPart]
+    ) -> AsyncIterator[StreamEvent]:
+        """Decode a run's stream to its end, rejoining it whenever it drops early.
+
+        The stream is over at an `end` or `error` event, or when it closes and the
+        server says the run is no longer pending or running (`langgraph dev` sends no
+        `end`). A network error, or a close while the run still runs, rejoins from the
+        `ReplayCursor`, up to `ResumePolicy.attempts` times in a row with backoff.
+        """
+        thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
+        decoder = StreamDecoder(thread_id=thread_id)
+        cursor = ReplayCursor()
+        attempt = 0
+        status: RunStatus = "success"
+        while True:
+            lost: str | None = None
+            try:
+                with translate_errors(url=url, thread_id=thread_id):
+                    async with contextlib.aclosing(cast(AsyncGenerator[StreamPart], parts)):
+                        async for part in parts:
+                            if not cursor.accept(part):
+                                continue  # replayed, and already decoded
+                            if attempt:
+                                assert run.run_id is not None
+                                yield StreamResumed(run.run_id, cursor.last_id, attempt)
+                                attempt = 0
+                            for event in decoder.feed(part):
+                                yield _named_error(event) if isinstance(event, RunError) else event
+                            if run.run_id is None and decoder.run_id is not None:
+                                self._learn_run_id(run, decoder.run_id)
+                            if run.cancelled:
+                                # The server may still hold a backlog of tokens it made
+                                # before the cancel; a cancelled reply stops right here.
+                                break
+                    if run.cancel_task is not None:
+                        await run.cancel_task
+                    if not decoder.ended and not run.cancelled and run.run_id is not None:
+                        lost, status = await self._after_close(run)
+            except ValueError as error:
+                # The SDK's SSE decoder raises orjson's ValueError on data that is not JSON.
+                raise BrokenStream(url, str(error)) from error
+            except (ConnectionLost, ServerUnreachable, ServerError) as error:
+                # A 5xx or a refused connection here is a server restarting mid-run.
+                if run.run_id is None or policy.attempts == 0:
+                    raise  # the run was never created (or rejoining is off)
+                lost = str(error)
+            if lost is None:
+                break
+            attempt += 1
+            if attempt > policy.attempts:
+                raise StreamLost(url, thread_id, run.run_id or "?", lost)
+            await asyncio.sleep(policy.delay(attempt))
+            assert run.run_id is not None
+            parts = self.client.sdk.runs.join_stream(
+                thread_id, run.run_id, last_event_id=cursor.rejoin_from()
+            )
+        if run.cancelled:
+            status = "cancelled"
+        elif status == "error" and not decoder.ended:
+            yield RunError("the run failed on the server", "RunFailed")
+        for event in decoder.finish(status):
+            yield event
+
+    async def _after_close(self, run: _ActiveRun) -> tuple[str | None, RunStatus]:
+        """Ask the server how a run whose stream closed without `end` is doing.
+
+        Returns:
+            Why the stream must be rejoined (None when the run is over), and the
+            status the run ended with.
+        """
+        assert run.run_id is not None
+        try:
+            with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                found = await self.client.sdk.runs.get(run.thread_id, run.run_id)
+        except NotFound:
+            return None, "cancelled"  # deleted: rolled back by another message
+        except (ConnectionLost, ServerUnreachable, ServerError) as error:
+            return str(error), "success"  # the server is restarting; rejoin to find out
+        server_status = str(found.get("status"))
+        if server_status in RUNNING_STATUSES:
+            return "the stream closed before the run ended", "success"
+        return None, _RUN_STATUSES.get(server_status, "success")
 
     def _run_created(self, run: _ActiveRun, created: RunCreateMetadata) -> None:
         self._learn_run_id(run, created["run_id"])
