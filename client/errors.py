@@ -61,6 +61,16 @@ class ConnectionLost(ChatClientError):
         super().__init__(f"lost the connection to {url}: {detail or 'no response'}")
 
 
+class ConnectionsExhausted(ChatClientError):
+    """Every connection the client may open is busy (its `max_connections` limit)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"every allowed connection to {url} is busy: raise ChatClient(max_connections=...)"
+        )
+
+
 class StreamLost(ConnectionLost):
     """A run's stream dropped and rejoining it failed; the run may still be going.
 
@@ -195,6 +205,8 @@ def to_client_error(
     # they are checked before any status code is read.
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | sdk_errors.APIConnectionError):
         return ServerUnreachable(url)
+    if isinstance(error, httpx.PoolTimeout):
+        return ConnectionsExhausted(url)
     if isinstance(error, httpx.TransportError):
         return ConnectionLost(url, str(error) or type(error).__name__)
     if not isinstance(error, httpx.HTTPStatusError):

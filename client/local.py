@@ -31,7 +31,7 @@ from client.events import StreamEvent
 from client.session import (
     DEFAULT_STREAM_MODES,
     AssistantInfo,
-    Reply,
+    Replying,
     ThreadSnapshot,
     parse_stream_modes,
     validate_message,
@@ -187,7 +187,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
         return session
 
 
-class LocalChatSession:
+class LocalChatSession(Replying):
     """One conversation with one local graph; made by `LocalRuntime.session`.
 
     Its methods are `ChatSession`'s, so the CLI and the demo drive either.
@@ -278,18 +278,6 @@ class LocalChatSession:
                     yield event
         finally:
             self._streaming = False
-
-    async def reply(
-        self,
-        text: str,
-        *,
-        stream_mode: str | Sequence[str] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        """Send a message and return the whole streamed run."""
-        return Reply(
-            tuple([e async for e in self.send(text, stream_mode=stream_mode, context=context)])
-        )
 
     async def cancel(self) -> bool:
         """Stop the run being streamed after its next part; return whether one was."""

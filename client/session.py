@@ -306,6 +306,7 @@ class ChatClient:
         connect_retries: int = 1,
         timeout: httpx.Timeout | None = None,
         resume: ResumePolicy | None = None,
+        max_connections: int | None = None,
     ) -> None:
         """Prepare the client; no request is made until a method needs one.
 
@@ -317,6 +318,9 @@ class ChatClient:
                 (5, with backoff) makes "no server" take 7.5 s to report.
             timeout: HTTP timeouts; by default the SDK's (read 300 s, for long runs).
             resume: How sessions rejoin a dropped run stream; `ResumePolicy()` by default.
+            max_connections: Cap on open connections. Each streaming session holds one
+                for the whole run, so the default is no cap: httpx's usual 100 would
+                make the 101st concurrent user fail.
         """
         self.url = url.rstrip("/")
         headers = {"User-Agent": f"lgchat langgraph-sdk-py/{langgraph_sdk.__version__}"}
@@ -324,9 +328,11 @@ class ChatClient:
             headers["x-api-key"] = api_key
         # Built like `get_client` builds its pool, but with `connect_retries`: the
         # factory hard-codes five retries.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
         http = httpx.AsyncClient(
             base_url=self.url,
-            transport=httpx.AsyncHTTPTransport(retries=connect_retries),
+            # Limits belong to the transport: httpx ignores the client's when given one.
+            transport=httpx.AsyncHTTPTransport(retries=connect_retries, limits=limits),
             timeout=timeout or httpx.Timeout(connect=5, read=300, write=300, pool=5),
             headers=headers,
             # Sessions rejoin dropped streams themselves (client.resume explains why).
@@ -554,7 +560,33 @@ class _ActiveRun:
     cancel_task: asyncio.Task[None] | None = None
 
 
-class ChatSession:
+class Replying:
+    """Collect a session's streamed run into a `Reply`; for any session with `send`."""
+
+    def send(
+        self,
+        text: str,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Send a user message and stream the run as events."""
+        raise NotImplementedError
+
+    async def reply(
+        self,
+        text: str,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Send a message and return the whole streamed run."""
+        return Reply(
+            tuple([e async for e in self.send(text, stream_mode=stream_mode, context=context)])
+        )
+
+
+class ChatSession(Replying):
     """One conversation with one assistant; made by `ChatClient.session`.
 
     At most one run streams at a time; `send` while one does raises `ThreadBusy`.
@@ -647,18 +679,6 @@ class ChatSession:
         if self._active is not None:
             raise ThreadBusy(self.thread_id)
         return self._stream(text, modes, dict(context) if context else None)
-
-    async def reply(
-        self,
-        text: str,
-        *,
-        stream_mode: str | Sequence[str] | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        """Send a message and return the whole streamed run."""
-        return Reply(
-            tuple([e async for e in self.send(text, stream_mode=stream_mode, context=context)])
-        )
 
     async def _stream(
         self, text: str, modes: Sequence[StreamMode], context: dict[str, Any] | None

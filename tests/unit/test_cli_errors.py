@@ -27,6 +27,7 @@ from client.errors import (
     AssistantNotFound,
     AuthenticationFailed,
     ConnectionLost,
+    ConnectionsExhausted,
     InvalidInput,
     NotFound,
     ServerError,
@@ -168,6 +169,7 @@ def _status_error(status: int, detail: str) -> sdk_errors.APIStatusError:
         (_status_error(500, "boom"), None, ServerError, "server error 500: boom"),
         (httpx.ConnectError("refused"), None, ServerUnreachable, "no LangGraph server at"),
         (httpx.ReadError("reset by peer"), None, ConnectionLost, "lost the connection"),
+        (httpx.PoolTimeout("pool"), None, ConnectionsExhausted, "max_connections"),
     ],
 )
 def test_errors_map_to_typed_one_line_errors(
@@ -195,3 +197,13 @@ def test_translate_errors_keeps_the_cause_and_ignores_other_errors() -> None:
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     with pytest.raises(KeyError), translate_errors(url=URL):
         raise KeyError("a bug stays a bug")
+
+
+async def test_client_pool_has_no_connection_cap_by_default() -> None:
+    # Each streaming session holds a connection for its whole run; httpx's default cap
+    # of 100 would fail the 101st concurrent user with a pool timeout.
+    from client.session import ChatClient
+
+    async with ChatClient(URL) as unlimited, ChatClient(URL, max_connections=7) as capped:
+        assert unlimited.sdk.http.client._transport._pool._max_connections == sys.maxsize  # type: ignore[attr-defined]
+        assert capped.sdk.http.client._transport._pool._max_connections == 7  # type: ignore[attr-defined]
