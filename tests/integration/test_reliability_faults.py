@@ -8,7 +8,7 @@ with a half answer or an orphan tool call would show up as a rejection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from client.devserver import DevServer
 from client.events import RunEnded, RunError, StreamEvent, TextDelta, ToolCallProgress
 from client.session import ChatClient, ChatSession, Reply
+from tests.support.devserver import CONFIG, dev_server_env
 from tests.support.fake_openai import (
     CutConnection,
     FakeOpenAI,
@@ -23,6 +24,7 @@ from tests.support.fake_openai import (
     MalformedChunk,
     RateLimit,
     ServerError,
+    Stall,
     ToolCallReply,
 )
 from tests.support.fake_openai import Reply as Scripted
@@ -146,6 +148,34 @@ async def test_model_failures_are_one_line_and_leave_no_partial_message(
     assert (ok.status, ok.text) == ("success", "Your name is Lance.")
     assert await kinds(client, session) == [HumanMessage] * 4 + [AIMessage]
     assert fake.rejections == []
+
+
+@pytest.fixture(scope="module")
+def impatient_server(fake_openai_server: FakeOpenAI) -> Iterator[DevServer]:
+    """A server whose model gives up after one second, with no retry."""
+    env = dev_server_env(fake_openai_server.base_url)
+    env |= {"OPENAI_TIMEOUT": "1", "OPENAI_MAX_RETRIES": "0"}
+    with DevServer(CONFIG, env=env) as server:
+        yield server
+
+
+async def test_a_model_timeout_is_one_line_and_the_thread_goes_on(
+    impatient_server: DevServer, fake: FakeOpenAI
+) -> None:
+    async with ChatClient(impatient_server.url) as impatient:
+        session = await impatient.session("chatbot")
+        fake.fail_next(Stall(seconds=5))
+        timed_out = await session.reply("hi! I'm Lance")
+        assert timed_out.status == "error"
+        assert timed_out.error is not None and "\n" not in timed_out.error
+        assert timed_out.error.startswith("OpenAITimeoutError: ")
+        assert len(fake.requests) == 1  # no retry: the timeout is the run's error
+
+        ok = await session.reply("what's my name?")
+        assert (ok.status, ok.text) == ("success", "Your name is Lance.")
+        assert session.thread_id is not None
+        assert await kinds(impatient, session) == [HumanMessage, HumanMessage, AIMessage]
+        assert fake.rejections == []
 
 
 # -- 6. summarization under faults --------------------------------------------------------
