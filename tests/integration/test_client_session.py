@@ -23,7 +23,8 @@ from client.events import (
     StreamEvent,
     TextDelta,
 )
-from client.session import ChatClient, MultiUserChat, Reply
+from client.multiuser import MultiUserChat
+from client.session import ChatClient, Reply
 from client.threads import conversation_thread_id
 from tests.integration._helpers import (
     ARGS_PROGRESSION,

@@ -1,0 +1,151 @@
+"""Many users chatting at once from one process, over one shared `ChatClient`.
+
+The tutorial's multi-user manager, done so that each user's events stay in their own
+stream, one user's failure ends only their stream, and every user's conversation lives
+on its own deterministic thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from client.events import RunEnded, RunError, StreamEvent
+from client.session import (
+    DEFAULT_STREAM_MODES,
+    ChatClient,
+    ChatSession,
+    Reply,
+    validate_message,
+)
+from client.threads import DEFAULT_CONVERSATION, ConversationKey
+
+
+@dataclass(frozen=True, slots=True)
+class UserEvent:
+    """One event of one user's run, as `MultiUserChat` streams it."""
+
+    user_id: str
+    event: StreamEvent
+
+
+@dataclass
+class MultiUserChat:
+    """Many users chatting at once through one `ChatClient`.
+
+    Each (user, conversation) gets its own `ChatSession` on its own deterministic
+    thread, so users never share state and a user's conversation resumes across
+    processes. A failure in one user's run ends only that user's stream (with
+    `RunError` and `RunEnded(status="error")`).
+    """
+
+    client: ChatClient
+    assistant: str = "agent"
+    stream_mode: Sequence[str] = DEFAULT_STREAM_MODES
+    _sessions: dict[ConversationKey, ChatSession] = field(default_factory=dict, repr=False)
+    _active: Counter[str] = field(default_factory=Counter, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def session_for(
+        self, user_id: str, conversation_id: str = DEFAULT_CONVERSATION
+    ) -> ChatSession:
+        """Return the user's session for this conversation (made once, then reused)."""
+        key = ConversationKey(user_id, conversation_id)
+        async with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = await self.client.session(
+                    self.assistant,
+                    user_id=user_id,
+                    conversation_id=conversation_id,
+                    stream_mode=self.stream_mode,
+                )
+            return self._sessions[key]
+
+    def active_users(self) -> list[str]:
+        """Return the users with a run streaming right now, sorted."""
+        return sorted(user for user, count in self._active.items() if count > 0)
+
+    async def stream_for_user(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        conversation_id: str = DEFAULT_CONVERSATION,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[UserEvent]:
+        """Stream one user's run, each event tagged with the user."""
+        validate_message(text)
+        session = await self.session_for(user_id, conversation_id)
+        self._active[user_id] += 1
+        try:
+            async for event in session.send(text, stream_mode=stream_mode, context=context):
+                yield UserEvent(user_id, event)
+        finally:
+            self._active[user_id] -= 1
+            if self._active[user_id] <= 0:
+                del self._active[user_id]
+
+    async def stream_many(
+        self,
+        messages: Mapping[str, str],
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[UserEvent]:
+        """Run one message per user concurrently and yield their events as they come.
+
+        Args:
+            messages: Each user's message, by user id (their default conversation).
+            stream_mode: Stream modes for every run.
+            context: Run context for every run.
+
+        Raises:
+            InvalidInput: A message is empty (checked before any run starts).
+        """
+        for text in messages.values():
+            validate_message(text)
+        queue: asyncio.Queue[UserEvent | None] = asyncio.Queue()
+
+        async def pump(user_id: str, text: str) -> None:
+            try:
+                stream = self.stream_for_user(
+                    user_id, text, stream_mode=stream_mode, context=context
+                )
+                async for item in stream:
+                    queue.put_nowait(item)
+            except Exception as error:  # one user's failure must not end the others'
+                queue.put_nowait(UserEvent(user_id, RunError(str(error), type(error).__name__)))
+                queue.put_nowait(UserEvent(user_id, RunEnded(None, "error")))
+            finally:
+                queue.put_nowait(None)
+
+        tasks = [asyncio.create_task(pump(user, text)) for user, text in messages.items()]
+        try:
+            remaining = len(tasks)
+            while remaining:
+                item = await queue.get()
+                if item is None:
+                    remaining -= 1
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def reply_all(
+        self,
+        messages: Mapping[str, str],
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Reply]:
+        """Run one message per user concurrently and return each user's whole reply."""
+        events: dict[str, list[StreamEvent]] = {user: [] for user in messages}
+        async for item in self.stream_many(messages, stream_mode=stream_mode, context=context):
+            events[item.user_id].append(item.event)
+        return {user: Reply(tuple(user_events)) for user, user_events in events.items()}
