@@ -26,7 +26,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph, StateGraph
 
 from client.adapter import astream_events
-from client.errors import AssistantNotFound, InvalidInput, ThreadBusy, ThreadNotFound
+from client.errors import AssistantNotFound, ThreadBusy, ThreadNotFound
 from client.events import StreamEvent
 from client.session import (
     DEFAULT_STREAM_MODES,
@@ -43,6 +43,7 @@ from client.threads import (
     conversation_thread_id,
     new_conversation_id,
     parse_thread_id,
+    session_key,
 )
 
 DATA_DIR_ENV = "LGCHAT_DATA_DIR"
@@ -170,12 +171,8 @@ class LocalRuntime(contextlib.AsyncExitStack):
             ThreadNotFound: `thread_id` is not a UUID or has no checkpoint here.
             InvalidInput: A thread id and a user were both given.
         """
-        if thread_id is not None and (user_id is not None or conversation_id is not None):
-            raise InvalidInput("give either a thread id or a user/conversation, not both")
-        if conversation_id is not None and user_id is None:
-            raise InvalidInput("a conversation id needs a user id")
+        key = session_key(thread_id, user_id, conversation_id)
         graph = await self.graph(assistant)
-        key = ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION) if user_id else None
         session = LocalChatSession(
             self, AssistantInfo(assistant, assistant, assistant), graph, key=key
         )

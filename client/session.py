@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, cast
@@ -73,14 +80,17 @@ from client.threads import (
     ThreadInfo,
     new_conversation_id,
     parse_thread_id,
+    session_key,
 )
 
 DEFAULT_URL = "http://127.0.0.1:2024"
 
 DEFAULT_STREAM_MODES: tuple[StreamMode, ...] = ("messages-tuple", "updates")
-"""Tokens and tool-call fragments (`messages-tuple` is a third the bytes of legacy
-`messages`), plus each node's update, which is where the summarizer's output shows:
-its model call is tagged `nostream`, so it never appears as tokens."""
+"""Tokens and tool-call fragments (`messages-tuple`: bytes grow linearly with the reply,
+while legacy `messages` resends the whole message per token: 5.9x tuple's bytes at
+1,000 tokens, see `make bench`), plus each node's update, which is where the
+summarizer's output shows: its model call is tagged `nostream`, so it never appears as
+tokens."""
 
 STREAM_MODES: tuple[StreamMode, ...] = (
     "messages",
@@ -229,16 +239,20 @@ class Reply:
     events: tuple[StreamEvent, ...]
 
     @property
+    def ended(self) -> RunEnded | None:
+        """Return the stream's last `RunEnded` event, if it has one."""
+        ends = [e for e in self.events if isinstance(e, RunEnded)]
+        return ends[-1] if ends else None
+
+    @property
     def status(self) -> RunStatus | None:
         """Return how the run ended, or None if the stream never said."""
-        ends = [e for e in self.events if isinstance(e, RunEnded)]
-        return ends[-1].status if ends else None
+        return self.ended.status if self.ended else None
 
     @property
     def run_id(self) -> str | None:
         """Return the run's id, if the stream named it."""
-        ends = [e for e in self.events if isinstance(e, RunEnded)]
-        return ends[-1].run_id if ends else None
+        return self.ended.run_id if self.ended else None
 
     @property
     def error(self) -> str | None:
@@ -495,16 +509,10 @@ class ChatClient:
             ThreadNotFound: `thread_id` does not exist.
             InvalidInput: Both a thread id and a user were given.
         """
-        if thread_id is not None and (user_id is not None or conversation_id is not None):
-            raise InvalidInput("give either a thread id or a user/conversation, not both")
+        key = session_key(thread_id, user_id, conversation_id)
         if thread_id is not None:
             thread_id = parse_thread_id(thread_id)  # a malformed id fails before any request
         info = await self.assistant(assistant)
-        key = None
-        if user_id is not None:
-            key = ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION)
-        elif conversation_id is not None:
-            raise InvalidInput("a conversation id needs a user id")
         session = ChatSession(
             self,
             info,
@@ -681,11 +689,8 @@ class ChatSession(Replying):
     async def _stream(
         self, text: str, modes: Sequence[StreamMode], context: dict[str, Any] | None
     ) -> AsyncIterator[StreamEvent]:
-        if self._active is not None:
-            raise ThreadBusy(self.thread_id)
         # Claimed before the first await, so a concurrent `send` sees the session busy.
-        run = self._active = _ActiveRun(thread_id=self.thread_id or "")
-        try:
+        with self._claim(_ActiveRun(thread_id=self.thread_id or "")) as run:
             thread_id = run.thread_id = await self._ensure_thread()
             run_input: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
             wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
@@ -704,6 +709,14 @@ class ChatSession(Replying):
                 if isinstance(event, NodeUpdate) and "updates" not in modes:
                     continue  # asked for by `replayable_modes`, not by the caller
                 yield event
+
+    @contextlib.contextmanager
+    def _claim(self, run: _ActiveRun) -> Iterator[_ActiveRun]:
+        """Make `run` the session's active run for the block; cancel its cancel on exit."""
+        self._ensure_idle()
+        self._active = run
+        try:
+            yield run
         finally:
             self._active = None
             if run.cancel_task is not None and not run.cancel_task.done():
@@ -727,9 +740,7 @@ class ChatSession(Replying):
         return self._join(self._thread_id, run_id)
 
     async def _join(self, thread_id: str, run_id: str) -> AsyncIterator[StreamEvent]:
-        self._ensure_idle()
-        run = self._active = _ActiveRun(thread_id=thread_id, run_id=run_id)
-        try:
+        with self._claim(_ActiveRun(thread_id=thread_id, run_id=run_id)) as run:
             try:
                 with translate_errors(url=self.client.url):
                     await self.client.sdk.runs.get(thread_id, run_id)
@@ -738,10 +749,6 @@ class ChatSession(Replying):
             parts = self.client.sdk.runs.join_stream(thread_id, run_id, last_event_id=REPLAY_ALL)
             async for event in self._follow(run, parts):
                 yield event
-        finally:
-            self._active = None
-            if run.cancel_task is not None and not run.cancel_task.done():
-                run.cancel_task.cancel()
 
     async def _follow(
         self, run: _ActiveRun, parts: AsyncIterator[StreamPart]

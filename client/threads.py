@@ -18,7 +18,7 @@ from typing import Any
 
 from langgraph_sdk.schema import Thread
 
-from client.errors import ThreadNotFound
+from client.errors import InvalidInput, ThreadNotFound
 
 PROJECT_NAMESPACE = uuid.UUID("3f0f6a5e-2b8e-5c1d-9a47-6c1b2d8e4f10")
 """Namespace of every conversation thread id. Changing it orphans existing threads."""
@@ -70,6 +70,24 @@ class ConversationKey:
     def metadata(self) -> dict[str, str]:
         """Return the thread metadata that makes the thread searchable per user."""
         return {USER_ID_KEY: self.user_id, CONVERSATION_ID_KEY: self.conversation_id}
+
+
+def session_key(
+    thread_id: str | None, user_id: str | None, conversation_id: str | None
+) -> ConversationKey | None:
+    """Return the user conversation a new session continues, or None for a bare thread.
+
+    Raises:
+        InvalidInput: Both a thread id and a user or conversation were given, or a
+            conversation id without a user id.
+    """
+    if thread_id is not None and (user_id is not None or conversation_id is not None):
+        raise InvalidInput("give either a thread id or a user/conversation, not both")
+    if user_id is None:
+        if conversation_id is not None:
+            raise InvalidInput("a conversation id needs a user id")
+        return None
+    return ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION)
 
 
 @dataclass(frozen=True, slots=True)
