@@ -73,6 +73,7 @@ __all__ = [
     "model_responder",
     "offline_responder",
     "reply_from_message",
+    "sequence_error",
     "split_arguments",
     "split_text",
 ]
@@ -892,10 +893,26 @@ def _validate(request: ChatRequest) -> str | None:
     messages = request.messages
     if not messages:
         return EMPTY_MESSAGES
+    return sequence_error(messages)
+
+
+def sequence_error(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """Check OpenAI's rules for roles and tool-call pairing in a message list.
+
+    A `tool` message must answer a `tool_calls` id of the assistant message it
+    follows, and every such id must be answered before the next other message.
+
+    Args:
+        messages: OpenAI-format messages (`langchain_core.messages.
+            convert_to_openai_messages` turns LangChain messages into these).
+
+    Returns:
+        OpenAI's error message for the first problem found, or ``None``.
+    """
     answerable: set[str] | None = None  # ids the current run of tool messages may answer
     unanswered: list[str] = []
     for message in messages:
-        role = message.get("role") if isinstance(message, dict) else None
+        role = message.get("role") if isinstance(message, Mapping) else None
         if role not in _ROLES:
             return f"Invalid value: '{role}'. Supported values are: " + ", ".join(
                 f"'{name}'" for name in sorted(_ROLES)

@@ -15,6 +15,7 @@ from langchain_core.messages import (
     RemoveMessage,
     SystemMessage,
     ToolMessage,
+    convert_to_openai_messages,
 )
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.memory import MemorySaver
@@ -23,6 +24,7 @@ from langgraph.graph import END
 from agent import memory, models, prompts
 from agent.chatbot import builder as chatbot_builder
 from agent.context import Context
+from tests.support.fake_openai import sequence_error
 
 _ids = itertools.count()
 
@@ -48,18 +50,8 @@ conversations = st.lists(
 
 
 def assert_pairs_intact(messages: list[BaseMessage]) -> None:
-    """Assert every tool call in `messages` is answered, and every result has its call."""
-    pending: set[str] = set()
-    assert not messages or not isinstance(messages[0], ToolMessage)
-    for message in messages:
-        if isinstance(message, ToolMessage):
-            assert message.tool_call_id in pending, "tool result without its call"
-            pending.discard(message.tool_call_id)
-            continue
-        assert not pending, "tool call without its result"
-        if isinstance(message, AIMessage):
-            pending = {c["id"] for c in message.tool_calls if c["id"]}
-    assert not pending
+    """Assert OpenAI would accept `messages`: every tool call answered, every result paired."""
+    assert sequence_error(convert_to_openai_messages(messages)) is None
 
 
 @settings(max_examples=300, deadline=None)
