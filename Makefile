@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 2024
+ASSISTANT ?= agent
+# Where `make dev` keeps threads across restarts; by default outside the project.
+STATE_DIR ?=
 PYTEST_ARGS ?=
 
 # The first interpreter that is Python 3.11, 3.12 or 3.13.
@@ -12,12 +15,14 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3 python; do \
 
 export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 
-.PHONY: help install dev demo test lint format bench clean
+.PHONY: help install dev demo chat test lint format bench clean
 
 help:
 	@echo "make demo   start langgraph dev with the offline model, run 'lgchat demo', stop"
 	@echo "make test   run the whole test suite (unit + real langgraph dev server)"
-	@echo "make dev    serve both graphs with langgraph dev on port $(PORT) (or a free one)"
+	@echo "make chat   start langgraph dev (offline model), chat in the terminal, stop on exit"
+	@echo "            (ASSISTANT=chatbot for the other graph)"
+	@echo "make dev    serve both graphs with hot reload on port $(PORT) (or a free one)"
 	@echo "make bench  run the benchmarks; writes bench/results/latest.md and plots"
 	@echo "make lint   ruff and mypy"
 
@@ -31,12 +36,13 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 dev: $(STAMP)
-	@port=$$($(BIN)/python -m client.devserver free-port --prefer $(PORT)) || exit 1; \
-	if [ "$$port" != "$(PORT)" ]; then echo "port $(PORT) is taken; serving on $$port instead"; fi; \
-	exec $(BIN)/langgraph dev --no-browser --host 127.0.0.1 --port $$port
+	@exec $(BIN)/python -m client.devserver dev --port $(PORT) $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 demo: $(STAMP)
 	$(BIN)/python -m client.devserver run -- $(BIN)/lgchat demo
+
+chat: $(STAMP)
+	@exec $(BIN)/python -m client.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -3,10 +3,11 @@
 `langgraph dev` resolves everything relative to its *working directory*, not to the
 config file: graph file paths, `dependencies` (`"."` is put on `sys.path`) and the `env`
 file. It also keeps its in-memory state in `./.langgraph_api/` (the in-memory runtime
-creates that directory as soon as it is imported). To keep the project folder clean,
-`DevServer` runs the server in a scratch *workdir* outside it, with a copy of
-`langgraph.json` whose relative paths were made absolute. The state stays in
-`<workdir>/.langgraph_api/`, so a server can be restarted on it.
+creates that directory as soon as it is imported, and rewrites its thread rows there
+every 10 s). To keep the project folder clean, `DevServer` runs the server in a scratch
+*workdir* outside it, with a copy of `langgraph.json` whose relative paths were made
+absolute. The state stays in `<workdir>/.langgraph_api/`, so a server can be restarted
+on it.
 
 The config's `env` file is dropped by default: the dev server loads it *over* the
 process environment, which would let a developer's `.env` override the caller's
@@ -15,13 +16,23 @@ process environment, which would let a developer's `.env` override the caller's
 Needs the `langgraph` CLI (`langgraph-cli[inmem]`, a dev dependency). From the shell:
 
     python -m client.devserver free-port --prefer 2024
-    python -m client.devserver run -- lgchat demo     # LANGGRAPH_URL points at the server
+    python -m client.devserver run -- lgchat chat     # make chat, make demo
+    python -m client.devserver dev --port 2024        # make dev
+
+`run` serves the project on a free port, runs the command with `LANGGRAPH_URL` set and
+the terminal handed to it, and stops the server when the command ends. `dev` is
+`langgraph dev` with hot reload for LangGraph Studio, its state kept outside the
+project (the file watcher would otherwise log "changes detected" every 10 s); it
+prints the `LANGGRAPH_URL=… lgchat chat` line for the port it serves on.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
+import hashlib
+import importlib
 import json
 import os
 import re
@@ -30,7 +41,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -412,25 +425,250 @@ def port_is_free(port: int) -> bool:
         return False
 
 
+# -- `run`: serve, run one command against the server, stop ---------------------------
+
+_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _foreground_terminal() -> int | None:
+    """Return stdin's descriptor if it is a terminal whose foreground group is ours."""
+    try:
+        fd = sys.stdin.fileno()
+        if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
+            return fd
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _give_terminal(fd: int, pgid: int) -> None:
+    """Make ``pgid`` the terminal's foreground process group, even from the background."""
+    # A background group calling tcsetpgrp gets SIGTTOU (and stops) unless it blocks it.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        os.tcsetpgrp(fd, pgid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def call_in_foreground(command: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run ``command`` in its own process group, handing it the terminal like a shell does.
+
+    On a terminal, the command's group becomes the terminal's foreground group, so
+    Ctrl-C and the other keys that signal reach the command alone: an interactive
+    ``lgchat chat`` cancels its reply on Ctrl-C and goes on, and this process (and
+    ``make`` above it) never sees the signal. A command stopped with Ctrl-Z is
+    continued at once, because the shell cannot resume it. SIGINT, SIGTERM or SIGHUP
+    sent to this process are forwarded to the command's group. The terminal is taken
+    back when the command ends.
+
+    Args:
+        command: The program and its arguments.
+        env: Its environment.
+
+    Returns:
+        The command's exit code, or 128 + N when signal N ended it.
+    """
+    terminal = _foreground_terminal()
+    started: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if not started:
+            raise KeyboardInterrupt
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(started[0].pid, signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in _FORWARDED_SIGNALS}
+    try:
+        proc = subprocess.Popen(command, env=env, process_group=0)
+        started.append(proc)
+        if terminal is not None:
+            _give_terminal(terminal, proc.pid)
+        while True:
+            _, status = os.waitpid(proc.pid, os.WUNTRACED)
+            if not os.WIFSTOPPED(status):
+                break
+            # Ctrl-Z, or a terminal read in the instant before the group owned it.
+            if terminal is not None:
+                _give_terminal(terminal, proc.pid)
+            os.killpg(proc.pid, signal.SIGCONT)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        return code if code >= 0 else 128 - code
+    finally:
+        if terminal is not None:
+            with contextlib.suppress(OSError):  # The terminal may be gone (hung up).
+                _give_terminal(terminal, os.getpgrp())
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _default_model(env_file: Path) -> str:
+    """The graphs' default model as the server sees it (``agent.context.default_model``).
+
+    The server loads ``env_file`` over the process environment, as ``langgraph dev``
+    does.
+    """
+    env = dict(os.environ)
+    if env_file.is_file():
+        from dotenv import dotenv_values
+
+        env.update({key: value for key, value in dotenv_values(env_file).items() if value})
+    if spec := env.get("MODEL"):
+        return spec
+    return "openai:gpt-4o (OPENAI_API_KEY is set)" if env.get("OPENAI_API_KEY") else "offline"
+
+
 def _run(command: list[str], *, port: int | None) -> int:
-    """Serve the project, run `command` against it, and stop the server."""
+    """Serve the project, run ``command`` against it, and stop the server.
+
+    The command gets ``LANGGRAPH_URL`` and the terminal (see :func:`call_in_foreground`);
+    this launcher's own messages go to stderr.
+    """
     if not command:
         print("error: give the command to run after --", file=sys.stderr)
         return 2
-    with DevServer(port=port, load_env_file=Path(".env").is_file()) as server:
-        model = "openai (OPENAI_API_KEY is set)" if os.environ.get("OPENAI_API_KEY") else "offline"
-        print(f"langgraph dev is up at {server.url} (model: {model})", file=sys.stderr)
-        try:
-            return subprocess.call(command, env={**os.environ, "LANGGRAPH_URL": server.url})
-        except KeyboardInterrupt:
-            return 130
-        except FileNotFoundError:
-            print(f"error: command not found: {command[0]}", file=sys.stderr)
-            return 127
+    if shutil.which(command[0]) is None:
+        print(f"error: command not found: {command[0]}", file=sys.stderr)
+        return 127
+    # SIGTERM or SIGHUP (make, a closed terminal) must stop the server too.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+    try:
+        env_file = Path(".env")
+        with DevServer(port=port, load_env_file=env_file.is_file()) as server:
+            model = _default_model(env_file)
+            print(f"langgraph dev is up at {server.url} (model: {model})", file=sys.stderr)
+            return call_in_foreground(command, {**os.environ, "LANGGRAPH_URL": server.url})
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- `dev`: the server for LangGraph Studio and `lgchat`, with hot reload ---------------
+
+
+def default_state_dir(project_dir: Path) -> Path:
+    """Where ``make dev`` keeps the server's state for ``project_dir``, across restarts.
+
+    ``$XDG_STATE_HOME/langgraph-dev/<name>-<hash>`` (``~/.local/state`` by default):
+    outside the project, so the file watcher never sees the server's own writes.
+    """
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    digest = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:8]
+    return Path(base) / "langgraph-dev" / f"{project_dir.resolve().name}-{digest}"
+
+
+def source_dirs(config_path: Path) -> list[Path]:
+    """Return the folders hot reload watches: the top-level folders holding the code.
+
+    For each graph (and ``auth.path``, ``http.app``), the project folder it lives in,
+    e.g. ``agent/`` for ``agent.chatbot:graph`` or ``./agent/chatbot.py:graph``. Code
+    at the project's top level means the whole project is watched.
+    """
+    base = config_path.resolve().parent
+    config: dict[str, Any] = json.loads(config_path.read_text())
+    specs: list[str] = []
+    for spec in config.get("graphs", {}).values():
+        path = spec.get("path") if isinstance(spec, dict) else spec
+        if isinstance(path, str):
+            specs.append(path)
+    for section, key in (("auth", "path"), ("http", "app")):
+        value = (config.get(section) or {}).get(key)
+        if isinstance(value, str):
+            specs.append(value)
+    dirs: set[Path] = set()
+    for spec in specs:
+        location = spec.rpartition(":")[0] or spec
+        if "/" in location or location.endswith(".py"):
+            target = Path(_absolute(location, base)).resolve()
+        else:
+            target = base / location.split(".")[0]
+        if not target.is_relative_to(base):
+            dirs.add(target.parent if target.suffix else target)
+            continue
+        top = base / target.relative_to(base).parts[0]
+        dirs.add(top if top.is_dir() else base)
+    return [base] if base in dirs or not dirs else sorted(dirs)
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the current directory when it is inside it."""
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _announce_when_ready(url: str, lgchat: str) -> None:
+    """Print how to chat with the server once ``GET /ok`` answers (a daemon thread)."""
+    # urllib, not httpx: the server's logging setup would log every poll of httpx.
+    while True:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/ok", timeout=2):
+            break
+        time.sleep(0.2)
+    print(
+        f"langgraph dev is up at {url}; chat with it from another terminal:\n"
+        f"LANGGRAPH_URL={url} {lgchat} chat",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _dev(config: Path, *, port: int, state_dir: Path | None) -> int:
+    """Run ``langgraph dev`` for ``make dev`` (see :func:`main`); returns on Ctrl-C.
+
+    The server runs in ``state_dir``, outside the project, so its state
+    (``.langgraph_api/``, rewritten every 10 s) is written where the file watcher does
+    not look, and it writes no bytecode; hot reload watches the project's
+    code folders (:func:`source_dirs`). The project's ``.env`` is loaded, as plain
+    ``langgraph dev`` does.
+    """
+    config = config.resolve()
+    project = config.parent
+    state = (state_dir or default_state_dir(project)).resolve()
+    watched = source_dirs(config)
+    if any(state.is_relative_to(folder) for folder in watched):
+        print(f"error: the state folder {state} is inside a watched folder", file=sys.stderr)
+        return 2
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "langgraph.json").write_text(
+        json.dumps(portable_config(config, load_env_file=True), indent=2)
+    )
+    chosen = port if port_is_free(port) else free_port()
+    if chosen != port:
+        print(f"port {port} is taken; serving on {chosen} instead", file=sys.stderr)
+    print(
+        f"state: {state}\nhot reload watches: {', '.join(_display_path(d) for d in watched)}",
+        file=sys.stderr,
+    )
+    lgchat = _display_path(Path(sys.executable).with_name("lgchat"))
+    url = f"http://{LOOPBACK}:{chosen}"
+    threading.Thread(target=_announce_when_ready, args=(url, lgchat), daemon=True).start()
+
+    os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
+    # No bytecode either: a __pycache__ write in a watched folder is another "change
+    # detected" (the libraries' bytecode in the venv is still read).
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(project), os.environ.get("PYTHONPATH")])
+    )
+    os.chdir(state)
+    # `langgraph dev` watches its working directory and has no option for other
+    # folders; its run_server passes extra keywords on to uvicorn.run.
+    api_cli = importlib.import_module("langgraph_api.cli")
+    run_server = functools.partial(
+        api_cli.run_server, reload_dirs=[str(folder) for folder in watched]
+    )
+    setattr(api_cli, "run_server", run_server)  # noqa: B010 (an untyped module)
+    from langgraph_cli.cli import cli
+
+    args = ["dev", "--no-browser", "--host", LOOPBACK, "--port", str(chosen)]
+    cli.main([*args, "--config", "langgraph.json"], prog_name="langgraph")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `free-port` and `run` commands (see the module docstring)."""
+    """Run the ``free-port``, ``run`` and ``dev`` commands (see the module docstring)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m client.devserver", description=__doc__)
@@ -440,10 +678,16 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="start langgraph dev, run a command, stop the server")
     run.add_argument("--port", type=int, default=None, help="port to serve on (default: free)")
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- command to run")
+    dev = commands.add_parser("dev", help="serve with hot reload until Ctrl-C (make dev)")
+    dev.add_argument("--port", type=int, default=2024, help="port, or a free one if taken")
+    dev.add_argument("--config", type=Path, default=Path("langgraph.json"))
+    dev.add_argument("--state-dir", type=Path, default=None, help="default: outside the project")
     args = parser.parse_args(argv)
     if args.command == "free-port":
         print(args.prefer if port_is_free(args.prefer) else free_port())
         return 0
+    if args.command == "dev":
+        return _dev(args.config, port=args.port, state_dir=args.state_dir)
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     try:
         return _run(command, port=args.port)

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 from pathlib import Path
 
 import httpx
 import pytest
 
-from client.devserver import DevServer, DevServerError, portable_config
+from client.devserver import (
+    DevServer,
+    DevServerError,
+    _default_model,
+    default_state_dir,
+    main,
+    portable_config,
+    source_dirs,
+)
 from tests.support.devserver import REPO_ROOT
 
 GRAPH = textwrap.dedent(
@@ -128,3 +137,51 @@ def test_startup_failure_reports_log_tail(tmp_path: Path) -> None:
         pass
 
     assert "exited with code" in str(caught.value)
+
+
+def test_hot_reload_watches_the_folders_holding_the_code(tmp_path: Path) -> None:
+    for folder in ("pkg", "files", "docs"):
+        (tmp_path / folder).mkdir()
+    config = {
+        "graphs": {"a": "pkg.mod:graph", "b": {"path": "./files/x.py:graph"}},
+        "auth": {"path": "./pkg/auth.py:auth"},
+    }
+    (tmp_path / "langgraph.json").write_text(json.dumps(config))
+    assert source_dirs(tmp_path / "langgraph.json") == [tmp_path / "files", tmp_path / "pkg"]
+
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"a": "./g.py:graph"}}))
+    assert source_dirs(tmp_path / "langgraph.json") == [tmp_path]
+
+    assert source_dirs(REPO_ROOT / "langgraph.json") == [REPO_ROOT / "agent"]
+
+
+def test_make_dev_keeps_its_state_outside_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    state = default_state_dir(REPO_ROOT)
+    assert state.parent == tmp_path / "state" / "langgraph-dev"
+    assert re.fullmatch(rf"{re.escape(REPO_ROOT.name)}-[0-9a-f]{{8}}", state.name)
+
+    inside = REPO_ROOT / "agent" / "state"
+    config = str(REPO_ROOT / "langgraph.json")
+    assert main(["dev", "--config", config, "--state-dir", str(inside)]) == 2
+    assert (
+        capsys.readouterr().err == f"error: the state folder {inside} is inside a watched folder\n"
+    )
+    assert not inside.exists()
+
+
+def test_run_names_the_model_the_server_will_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("MODEL", raising=False)
+    env_file = tmp_path / ".env"
+    assert _default_model(env_file) == "offline"
+    # The server loads .env over the process environment; so does the message.
+    env_file.write_text("OPENAI_API_KEY=sk-test\n")
+    assert _default_model(env_file) == "openai:gpt-4o (OPENAI_API_KEY is set)"
+    monkeypatch.setenv("MODEL", "openai:gpt-4o-mini")
+    env_file.write_text("MODEL=offline\n")
+    assert _default_model(env_file) == "offline"
