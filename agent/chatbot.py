@@ -1,6 +1,6 @@
 """The `chatbot` graph: a memory chatbot that summarizes long conversations.
 
-START -> conversation -> (more than `summarize_after` messages?) -> summarize_conversation -> END
+START -> conversation -> (more than N messages or T tokens?) -> summarize_conversation -> END
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from agent.context import Context, default_model
 from agent.models import aload_chat_model, load_chat_model
 from agent.nodes import NodeResult, dual_node
 from agent.state import InputState, State
+from agent.summarizer import SUMMARY_ROUTES, Memory
 
 logger = logging.getLogger(__name__)
 
 
+MEMORY = Memory(prompts.SYSTEM_PROMPT)
+
+
 def _model_input(state: State, context: Context) -> list[BaseMessage]:
-    system_prompt = context.prompt_for(prompts.SYSTEM_PROMPT)
-    return memory.with_summary(state["messages"], state.get("summary", ""), system_prompt)
+    return MEMORY.prompt(state, context)
 
 
 def conversation(state: State, config: RunnableConfig) -> NodeResult:
@@ -42,9 +45,10 @@ async def aconversation(state: State, config: RunnableConfig) -> NodeResult:
 
 builder = StateGraph(State, input_schema=InputState, context_schema=Context)
 builder.add_node("conversation", dual_node("conversation", conversation, aconversation))
-builder.add_node(memory.SUMMARIZE_NODE, memory.summarize_node)
+builder.add_node(memory.SUMMARIZE_NODE, MEMORY.node)
 builder.add_edge(START, "conversation")
-builder.add_conditional_edges("conversation", memory.route_to_summary)
+# The path map names the router's targets: without it Studio draws no edge to them.
+builder.add_conditional_edges("conversation", MEMORY.router, SUMMARY_ROUTES)
 builder.add_edge(memory.SUMMARIZE_NODE, END)
 
 graph = builder.compile(name="chatbot")

@@ -1,11 +1,35 @@
-"""Run-time configuration for both graphs, shown as a form in LangGraph Studio."""
+"""Run-time configuration for both graphs, shown as a form in LangGraph Studio.
+
+The bounds are declared once, as `annotated_types` metadata on each field: pydantic
+publishes them in the context JSON schema (`minimum`, `pattern`, and
+`additionalProperties: false`), which Studio's form and `lgchat` check before a run, and
+`Context.__post_init__` enforces the same bounds inside the graph, so a caller that skips
+those checks gets one clear run error naming the field.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, ClassVar, get_args, get_type_hints
+
+from annotated_types import Ge
+from pydantic import ConfigDict, StringConstraints
 
 from agent import prompts
+
+MODEL_PATTERN = r"^(offline|openai:.+)?$"
+"""Empty (the default model), `offline`, or `openai:<model-name>`."""
+
+_PATTERN_MEANINGS = {MODEL_PATTERN: "'offline' or 'openai:<model-name>'"}
+
+BUDGET_KEEP_SHARE = 0.75
+"""Share of `max_prompt_tokens` a token-triggered summary may keep (see `keep_from_budget`).
+
+The prompt then swings between about 3/4 of the budget and the budget, a max/min of 4/3,
+and the summary runs once the conversation has grown by a quarter of the budget.
+"""
 
 
 def default_model() -> str:
@@ -23,7 +47,11 @@ def default_model() -> str:
 class Context:
     """Settings a caller may pass per run (`context=` in the SDK, or the Studio form)."""
 
-    model: str = field(
+    # Publishes `additionalProperties: false`: the server drops unknown keys silently,
+    # so clients can only warn about them if the schema says they are not allowed.
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    model: Annotated[str, StringConstraints(pattern=MODEL_PATTERN)] = field(
         default="",
         metadata={
             "description": "Chat model as 'openai:<model-name>' or 'offline'. Empty means "
@@ -36,32 +64,42 @@ class Context:
             "description": "System prompt for the assistant. Empty means the graph's own default."
         },
     )
-    summarize_after: int = field(
+    summarize_after: Annotated[int, Ge(1)] = field(
         default=6,
         metadata={
-            "description": "Summarize the conversation once the thread holds more than this "
-            "many messages (checked at the end of each turn)."
+            "description": "N: summarize once a finished turn leaves more than this many "
+            "messages in the thread."
         },
     )
-    keep_last: int = field(
+    keep_last: Annotated[int, Ge(0)] = field(
         default=2,
         metadata={
-            "description": "How many of the latest messages survive a summarization. The cut "
-            "moves earlier when needed so a tool call is never split from its results."
+            "description": "K: how many of the latest messages a summary triggered by N keeps; "
+            "at most summarize_after. The cut moves earlier when needed so a tool call is never "
+            "split from its results."
+        },
+    )
+    max_prompt_tokens: Annotated[int, Ge(0)] = field(
+        default=0,
+        metadata={
+            "description": "T: also summarize once a finished turn leaves a prompt (system "
+            "prompt, summary and messages, counted with the model's own tokenizer) of more than "
+            "this many tokens; the summary then keeps the newest messages that fit in 3/4 of T. "
+            "0 turns the budget off."
         },
     )
 
     def __post_init__(self) -> None:
-        """Fill empty fields from the environment and reject impossible windows."""
-        if not self.model:
-            self.model = default_model()
-        if self.summarize_after < 1:
-            raise ValueError(f"summarize_after must be at least 1, got {self.summarize_after}")
-        if not 0 <= self.keep_last <= self.summarize_after:
+        """Reject values outside the published schema, then fill an empty model."""
+        for name, value in ((f.name, getattr(self, f.name)) for f in fields(self)):
+            check_field(name, value)
+        if self.keep_last > self.summarize_after:
             raise ValueError(
-                f"keep_last must be between 0 and summarize_after ({self.summarize_after}), "
+                f"keep_last must be at most summarize_after ({self.summarize_after}), "
                 f"got {self.keep_last}"
             )
+        if not self.model:
+            self.model = default_model()
 
     def prompt_for(self, default: str = prompts.SYSTEM_PROMPT) -> str:
         """Return the configured system prompt, or `default` when none is set."""
@@ -69,3 +107,27 @@ class Context:
 
 
 FIELD_NAMES = frozenset(f.name for f in fields(Context))
+_HINTS = get_type_hints(Context, include_extras=True)
+
+
+def check_field(name: str, value: Any) -> None:
+    """Raise `ValueError` naming `name` unless `value` fits its type and bounds.
+
+    Args:
+        name: A `Context` field.
+        value: The value a caller passed for it.
+    """
+    hint = _HINTS[name]
+    kind, *constraints = get_args(hint) or (hint,)
+    # `bool` is an `int` to Python, but `true` is no integer to JSON schema.
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    for constraint in constraints:
+        if isinstance(constraint, Ge) and value < constraint.ge:
+            raise ValueError(f"{name} must be at least {constraint.ge}, got {value!r}")
+        pattern = getattr(constraint, "pattern", None)
+        if isinstance(pattern, str) and not re.fullmatch(pattern, value):
+            meaning = _PATTERN_MEANINGS.get(pattern, f"match {pattern}")
+            raise ValueError(f"{name} must be {meaning}, got {value!r}")

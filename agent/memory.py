@@ -1,4 +1,9 @@
-"""Conversation memory shared by both graphs: summarize old messages, keep the latest.
+"""Conversation memory shared by both graphs: when to summarize, and what to keep.
+
+Two triggers, checked at the end of a turn: more than N (`summarize_after`) messages,
+or a prompt of more than T (`max_prompt_tokens`) tokens. A summary triggered by N keeps
+the last K (`keep_last`) messages; with a budget T the kept tail must also fit in 3/4
+of T. The graph pieces that act on these decisions are in `agent.summarizer`.
 
 The cut is tool-call safe: OpenAI rejects a history in which a `tool` message does not
 follow the assistant message that requested it, or in which a requested tool call has
@@ -8,10 +13,9 @@ starts with a `ToolMessage`.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal
 
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -20,20 +24,15 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.runnables import Runnable, RunnableConfig
-from langgraph.graph import END
 from langgraph.runtime import Runtime, get_runtime
 
 from agent import prompts
-from agent.context import Context
-from agent.models import aload_chat_model, load_chat_model
-from agent.nodes import dual_node
-from agent.state import State
-
-logger = logging.getLogger(__name__)
+from agent.context import BUDGET_KEEP_SHARE, Context
 
 SUMMARIZE_NODE = "summarize_conversation"
-SUMMARY_FAILED = "summarization failed; keeping every message and the old summary"
+
+Trigger = Literal["messages", "tokens"]
+"""What made a summary due: the message count N or the token budget T."""
 
 
 def context_of(runtime: Runtime[Context] | None = None) -> Context:
@@ -87,53 +86,69 @@ def summary_request(messages: Sequence[BaseMessage], summary: str) -> list[BaseM
     return [*messages, HumanMessage(content=instruction)]
 
 
-def route_to_summary(state: State, runtime: Runtime[Context]) -> str:
-    """Route to the summarizer when the finished turn left too many messages."""
-    if needs_summary(state["messages"], context_of(runtime).summarize_after):
-        return SUMMARIZE_NODE
-    return END
+def summary_trigger(
+    messages: Sequence[BaseMessage], context: Context, prompt_tokens: Callable[[], int]
+) -> Trigger | None:
+    """Return what makes a summary due after this turn, or None.
 
-
-def _summarizer(model: BaseChatModel) -> Runnable[LanguageModelInput, BaseMessage]:
-    # `nostream` keeps the summary's tokens out of `messages` streams: clients would
-    # otherwise render it as an assistant reply.
-    return model.with_config(tags=["nostream"])
-
-
-def _summary_update(state: State, context: Context, response: BaseMessage) -> dict[str, object]:
-    return {
-        "summary": response.text,
-        "messages": messages_to_remove(state["messages"], context.keep_last),
-    }
-
-
-def summarize_conversation(state: State, config: RunnableConfig) -> dict[str, object]:
-    """Fold old messages into the summary and remove them, keeping the latest ones.
-
-    If the model call fails nothing is removed and the summary stays as it was, so
-    the conversation goes on and the next finished turn tries again.
+    Args:
+        messages: The thread's messages.
+        context: The run's settings (N and T).
+        prompt_tokens: Counts the prompt the next turn starts from; called only when
+            the budget decides.
     """
-    context = context_of()
-    request = summary_request(state["messages"], state.get("summary", ""))
-    try:
-        response = _summarizer(load_chat_model(context.model)).invoke(request, config)
-    except Exception:
-        logger.warning(SUMMARY_FAILED, exc_info=True)
-        return {}
-    return _summary_update(state, context, response)
+    if not at_turn_boundary(messages):
+        return None
+    if len(messages) > context.summarize_after:
+        return "messages"
+    if context.max_prompt_tokens and prompt_tokens() > context.max_prompt_tokens:
+        return "tokens"
+    return None
 
 
-async def asummarize_conversation(state: State, config: RunnableConfig) -> dict[str, object]:
-    """Fold old messages into the summary; the async twin of `summarize_conversation`."""
-    context = context_of()
-    request = summary_request(state["messages"], state.get("summary", ""))
-    try:
-        model = await aload_chat_model(context.model)
-        response = await _summarizer(model).ainvoke(request, config)
-    except Exception:
-        logger.warning(SUMMARY_FAILED, exc_info=True)
-        return {}
-    return _summary_update(state, context, response)
+def keep_from_budget(messages: Sequence[BaseMessage], sizes: Sequence[int], room: int) -> int:
+    """Return where the longest tail of at most `room` tokens starts.
+
+    A tail that would start with `ToolMessage`s whose call does not fit gives them up
+    too (the cut moves later), so the tail never exceeds `room`.
+
+    Args:
+        messages: The thread's messages.
+        sizes: The tokens of each message.
+        room: Tokens the kept tail may take.
+    """
+    start, used = len(messages), 0
+    while start > 0 and used + sizes[start - 1] <= room:
+        start -= 1
+        used += sizes[start]
+    while start < len(messages) and isinstance(messages[start], ToolMessage):
+        start += 1
+    return start
 
 
-summarize_node = dual_node(SUMMARIZE_NODE, summarize_conversation, asummarize_conversation)
+def budget_room(context: Context, head_tokens: int) -> int:
+    """Return the tokens a token-budget cut may keep, after the system prompt and summary."""
+    return int(context.max_prompt_tokens * BUDGET_KEEP_SHARE) - head_tokens
+
+
+def cut_index(
+    messages: Sequence[BaseMessage],
+    context: Context,
+    trigger: Trigger,
+    sizes: Sequence[int] | None = None,
+    head_tokens: int = 0,
+) -> int:
+    """Return where the kept tail starts after a summary: the later of the due cuts.
+
+    Args:
+        messages: The thread's messages, at the end of a turn.
+        context: The run's settings.
+        trigger: What made the summary due; N's cut applies only when it was N.
+        sizes: The tokens of each message; needed when a budget is set.
+        head_tokens: The tokens of the next prompt's system prompt and new summary.
+    """
+    start = keep_from(messages, context.keep_last) if trigger == "messages" else 0
+    if context.max_prompt_tokens and sizes is not None:
+        room = budget_room(context, head_tokens)
+        start = max(start, keep_from_budget(messages, sizes, room))
+    return start

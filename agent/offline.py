@@ -327,6 +327,23 @@ class OfflineChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name}
 
+    def get_num_tokens(self, text: str) -> int:
+        """Return the tokens of `text`: its whitespace-separated words."""
+        return len(text.split())
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Return the prompt tokens of `messages`, as the model's usage reports them.
+
+        Deterministic and offline (the base class would load a GPT-2 tokenizer): the
+        words of every message's text, summed, so the count of a prompt is the sum of
+        the counts of its messages.
+        """
+        return _count_words(messages)
+
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],

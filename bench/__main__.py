@@ -1,10 +1,12 @@
-"""Run the benchmark suite: ``python -m bench [--smoke] [--out DIR]``.
+"""Run the benchmark suite: ``python -m bench [conversation] [--smoke] [--out DIR]``.
 
 Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
 ports, stopped at the end), runs the five benchmarks of `bench.suite` one after the
 other, and writes ``latest.md``, ``latest.json`` and the PNG plots into ``--out``
 (``bench/results`` by default). ``--smoke`` runs a tiny version of each (1 session,
-20 tokens, 3 turns) for the test suite.
+20 tokens, 3 turns) for the test suite. ``conversation`` runs only benchmark 5 and
+writes ``conversation.md``, ``conversation.json`` and ``conversation.png`` instead,
+leaving the full report alone.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import suite
+from bench import conversation, suite
 from bench.common import ModelServer, counting_client, dev_server, machine_info, scratch_dir
-from bench.report import markdown, plots
+from bench.report import _table, markdown, plots
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -66,11 +68,40 @@ async def run_all(
     return results
 
 
+async def _conversation_only(url: str, model: ModelServer, sizes: suite.Sizes) -> Any:
+    started = time.monotonic()
+    _log(started, "conversation cost")
+    return await suite.conversation(url, model, sizes)
+
+
+def _write_conversation(results: dict[str, Any], out: Path, started: float) -> int:
+    """Write ``conversation.json``, ``conversation.md`` and its plot into ``out``."""
+    (out / "conversation.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    conv = results["conversation"]
+    png = conversation.plot(conv, out)
+    lines = [
+        "# Conversation cost (benchmark 5 alone)",
+        "",
+        f"`python -m bench conversation`, {results['machine']['date']}, "
+        f"{results['elapsed_s']:.0f} s.",
+        "",
+        _table(["target", "measured", "verdict", "margin"], conversation.target_rows(conv)),
+        "",
+        *conversation.section(conv, _table),
+        f"![{png}]({png})",
+        "",
+    ]
+    (out / "conversation.md").write_text("\n".join(lines))
+    _log(started, f"wrote {out / 'conversation.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite and write the report; return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write results")
+    parser.add_argument("only", nargs="?", choices=["conversation"], help="run only this benchmark")
     args = parser.parse_args(argv)
     sizes = suite.SMOKE if args.smoke else suite.Sizes()
     jobs = max(max(sizes.concurrency), 10)
@@ -84,12 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         with dev_server(model, jobs=jobs, workdir=work) as server:
             _log(started, f"langgraph dev up at {server.url} ({server.startup_seconds:.1f}s)")
             assert server.pid is not None
-            results = asyncio.run(run_all(server.url, model, server.pid, sizes))
+            if args.only == "conversation":
+                results = {
+                    "conversation": asyncio.run(_conversation_only(server.url, model, sizes))
+                }
+            else:
+                results = asyncio.run(run_all(server.url, model, server.pid, sizes))
     finally:
         model.stop()
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - started
     results.update(machine=machine_info(), smoke=args.smoke, jobs=jobs, elapsed_s=elapsed)
+    if args.only == "conversation":
+        return _write_conversation(results, out, started)
     (out / "latest.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     pngs = plots(results, out)
     (out / "latest.md").write_text(markdown(results, pngs, elapsed))

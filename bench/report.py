@@ -11,11 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench import conversation
+
 P99_TARGET_MS = 1.0
 CPU_TARGET_PCT = 10.0
 BYTES_TARGET = 3.0
 CONCURRENCY_TARGET = 50
-FLATNESS_TARGET = 1.5
 
 
 def _f(value: Any, digits: int = 1) -> str:
@@ -107,15 +108,7 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             "",
         ]
     )
-    flat = results["conversation"]["on"]["tail_max_over_min"]
-    rows.append(
-        [
-            "summarization on: max/min prompt tokens over turns 10-60 <= 1.5",
-            f"{flat:.2f}",
-            "met" if flat <= FLATNESS_TARGET else "MISSED",
-            f"{flat - FLATNESS_TARGET:+.2f}",
-        ]
-    )
+    rows += conversation.target_rows(results["conversation"])
     return rows
 
 
@@ -191,20 +184,7 @@ def plots(results: dict[str, Any], out: Path) -> list[str]:
     plt.close(fig)
     names.append("concurrency.png")
 
-    conv = results["conversation"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for tag, label in (("on", "summarization on (N=6, K=2)"), ("off", "off (N=1000)")):
-        per_turn = conv[tag]["per_turn"]
-        ax.plot(range(1, len(per_turn) + 1), per_turn, marker=".", label=label)
-    ax.set_xlabel("turn")
-    ax.set_ylabel("prompt tokens sent to the model")
-    ax.set_title("Conversation cost per turn")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "conversation.png", dpi=100)
-    plt.close(fig)
-    names.append("conversation.png")
+    names.append(conversation.plot(results["conversation"], out))
     return names
 
 
@@ -233,22 +213,6 @@ def saturation(rows: list[dict[str, Any]], cores: int) -> str:
         f"No saturation up to {last['sessions']} sessions "
         f"({last['tokens_per_s'] / last['ideal_tokens_per_s']:.0%} of ideal, "
         f"{busy:.0f}% CPU of {cores * 100}%)."
-    )
-
-
-def _cycle(conv: dict[str, Any]) -> str:
-    """Describe the per-turn prompt sizes with and without summarization."""
-    on, off = conv["on"]["per_turn"], conv["off"]["per_turn"]
-    tail = on[9:] or on
-    return (
-        f"With summarization the prompt stays between {min(tail)} and {max(tail)} tokens "
-        f"from turn 10 on (a sawtooth: the kept window grows from K={2} to N={6} messages, "
-        f"then a summary cuts it back), while without it the prompt grows from {off[0]} to "
-        f"{off[-1]} tokens. Summarization cost {conv['on']['summary_calls']} extra model "
-        f"calls over {conv['turns']} turns ({conv['on']['summary_calls'] / conv['turns']:.2f} "
-        "per turn) and saved "
-        f"{1 - conv['on']['total_prompt_tokens'] / max(conv['off']['total_prompt_tokens'], 1):.0%}"
-        " of all prompt tokens, its own calls included."
     )
 
 
@@ -535,47 +499,8 @@ def markdown(results: dict[str, Any], pngs: list[str], elapsed: float) -> str:
         out.append(f"- errors at {r['sessions']} sessions: {'; '.join(r['error_samples'])}")
     if errors:
         out.append("")
+    out += conversation.section(conv, _table)
     out += [
-        "## 5. Conversation cost",
-        "",
-        f"Two `chatbot` conversations of {conv['turns']} turns, run concurrently: "
-        "summarization on (graph defaults N=6, K=2) and off (context "
-        "`summarize_after=1000`). Prompt tokens are the scripted server's deterministic "
-        "count (words of every message's content plus tool-call arguments) of each "
-        "recorded request; a turn's request is the conversation node's call, a summary "
-        "request is the summarizer's (its last message is the summary prompt).",
-        "",
-        _table(
-            [
-                "summarization",
-                "turn calls",
-                "errors",
-                "max tokens/turn",
-                "mean tokens/turn",
-                "max/min turns 10-60",
-                "summary calls",
-                "summary prompt tokens",
-                "total prompt tokens",
-            ],
-            [
-                [
-                    tag,
-                    conv[tag]["turn_calls"],
-                    conv[tag]["errors"],
-                    conv[tag]["max"],
-                    conv[tag]["mean"],
-                    conv[tag]["tail_max_over_min"],
-                    conv[tag]["summary_calls"],
-                    conv[tag]["summary_prompt_tokens"],
-                    conv[tag]["total_prompt_tokens"],
-                ]
-                for tag in ("on", "off")
-            ],
-            digits=2,
-        ),
-        "",
-        _cycle(conv),
-        "",
         "## Plots",
         "",
     ]

@@ -8,7 +8,8 @@
 3. `overhead`: CPU of `StreamDecoder` + `PlainRenderer` against bare iteration of the
    SDK stream, replaying recorded SSE bytes (no network).
 4. `concurrency`: N simultaneous sessions against one server.
-5. `conversation`: prompt tokens per turn with and without summarization.
+5. `conversation`: prompt tokens per turn under the message-count trigger, the token
+   budget and no summarization (`bench.conversation`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamMode, StreamPart
 from pydantic import SecretStr
 
+from bench import conversation as bench_conversation
 from bench.common import (
     ModelServer,
     RunTrace,
@@ -522,53 +524,7 @@ async def concurrency(
 
 # --- 5. conversation cost -------------------------------------------------------------
 
-_WORDS = ("apple", "river", "violin", "copper", "meadow", "lantern", "harbor", "quartz")
-
-
-async def _converse(
-    session: ChatSession, tag: str, turns: int, context: dict[str, Any] | None
-) -> int:
-    errors = 0
-    for turn in range(1, turns + 1):
-        text = f"[{tag}] turn {turn}: please remember that item {turn} is {_WORDS[turn % 8]}."
-        try:
-            reply = await session.reply(text, context=context)
-            errors += reply.error is not None
-        except Exception:
-            errors += 1
-    return errors
-
 
 async def conversation(url: str, model: ModelServer, sizes: Sizes) -> dict[str, Any]:
-    """Benchmark 5: prompt tokens per turn, summarization on (N=6, K=2) vs off."""
-    model.reset()
-    settings: dict[str, dict[str, Any] | None] = {
-        "on": None,  # the graph's defaults: summarize_after=6, keep_last=2
-        "off": {"summarize_after": 1000},
-    }
-    async with ChatClient(url) as chat:
-        on, off = await new_session(chat), await new_session(chat)
-        errors = await asyncio.gather(
-            _converse(on, "on", sizes.turns, settings["on"]),
-            _converse(off, "off", sizes.turns, settings["off"]),
-        )
-    requests = model.requests()
-    result: dict[str, Any] = {"turns": sizes.turns, "settings": settings}
-    for (tag, _), error_count in zip(settings.items(), errors, strict=True):
-        turns = [r["prompt_tokens"] for r in requests if r["kind"] == "turn" and tag in r["tags"]]
-        summaries = [
-            r["prompt_tokens"] for r in requests if r["kind"] == "summary" and tag in r["tags"]
-        ]
-        tail = turns[min(9, max(len(turns) - 1, 0)) :]
-        result[tag] = {
-            "errors": error_count,
-            "turn_calls": len(turns),
-            "per_turn": turns,
-            "max": max(turns) if turns else 0,
-            "mean": mean(turns),
-            "tail_max_over_min": max(tail) / max(min(tail), 1) if tail else float("nan"),
-            "summary_calls": len(summaries),
-            "summary_prompt_tokens": sum(summaries),
-            "total_prompt_tokens": sum(turns) + sum(summaries),
-        }
-    return result
+    """Benchmark 5: prompt tokens per turn under each summary trigger (`bench.conversation`)."""
+    return await bench_conversation.conversation(url, model, sizes.turns)

@@ -117,10 +117,32 @@ def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]
     assert _finite(row["delay_ms"])
     assert row["server_cpu_pct"] >= 0
     conversation = results["conversation"]
-    for tag in ("on", "off"):
+    for tag in ("messages", "tokens", "off"):
         side = conversation[tag]
         assert side["errors"] == 0
         assert side["turn_calls"] == SMOKE_TURNS
         assert len(side["per_turn"]) == SMOKE_TURNS
         assert all(tokens > 0 for tokens in side["per_turn"])
         assert side["max"] >= side["mean"] > 0
+
+
+@pytest.mark.server
+def test_conversation_runs_alone(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "conversation", "--smoke", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert not (tmp_path / "latest.md").exists()
+    report = (tmp_path / "conversation.md").read_text()
+    assert "| token budget (T=800): summary calls per turn <= 0.32 |" in report
+    assert (tmp_path / "conversation.png").read_bytes().startswith(b"\x89PNG")
+    conversation = json.loads((tmp_path / "conversation.json").read_text())["conversation"]
+    assert conversation["budget"] == 800
+    for tag in ("messages", "tokens", "off"):
+        assert conversation[tag]["errors"] == 0
+        assert conversation[tag]["turn_calls"] == SMOKE_TURNS

@@ -91,7 +91,13 @@ async def test_assistants_lists_both_graphs(sdk: LangGraphClient) -> None:
     schemas: Any = await sdk.assistants.get_schemas(agent_id)
     assert list(schemas["input_schema"]["properties"]) == ["messages"]
     context = schemas["context_schema"]["properties"]
-    assert set(context) == {"model", "system_prompt", "summarize_after", "keep_last"}
+    assert set(context) == {
+        "model",
+        "system_prompt",
+        "summarize_after",
+        "keep_last",
+        "max_prompt_tokens",
+    }
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -39,8 +39,56 @@ def test_served_graphs_have_no_checkpointer_and_take_only_messages(module: Any) 
     assert module.graph.name == module.__name__.rsplit(".", 1)[1]
     assert list(module.graph.get_input_jsonschema()["properties"]) == ["messages"]
     context = module.graph.get_context_jsonschema()
-    assert list(context["properties"]) == ["model", "system_prompt", "summarize_after", "keep_last"]
+    assert list(context["properties"]) == [
+        "model",
+        "system_prompt",
+        "summarize_after",
+        "keep_last",
+        "max_prompt_tokens",
+    ]
     assert all(p.get("description") for p in context["properties"].values())
+
+
+DRAWN_EDGES: dict[str, set[tuple[str, str, bool]]] = {
+    "chatbot": {
+        ("__start__", "conversation", False),
+        ("conversation", "summarize_conversation", True),
+        ("conversation", "__end__", True),
+        ("summarize_conversation", "__end__", False),
+    },
+    "agent": {
+        ("__start__", "assistant", False),
+        ("assistant", "tools", True),
+        ("assistant", "summarize_conversation", True),
+        ("assistant", "__end__", True),
+        ("tools", "assistant", False),
+        ("summarize_conversation", "__end__", False),
+    },
+}
+"""(source, target, conditional) of every edge Studio should draw, per graph."""
+
+
+def reachable_from_start(edges: set[tuple[str, str, bool]]) -> set[str]:
+    """Return the nodes a walk along `edges` from `__start__` reaches."""
+    seen, todo = {"__start__"}, ["__start__"]
+    while todo:
+        node = todo.pop()
+        for source, target, _ in edges:
+            if source == node and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+@pytest.mark.parametrize("module", [agent_module, chatbot_module])
+def test_drawing_reaches_every_node_and_marks_branches_conditional(module: Any) -> None:
+    drawing = module.graph.get_graph(xray=True)
+    edges = {(e.source, e.target, e.conditional) for e in drawing.edges}
+    assert edges == DRAWN_EDGES[module.graph.name]
+    assert reachable_from_start(edges) == set(drawing.nodes)
+    mermaid = drawing.draw_mermaid()
+    source = "conversation" if module is chatbot_module else "assistant"
+    assert f"{source} -.-> summarize_conversation;" in mermaid
 
 
 def test_langgraph_json_registers_both_graphs_with_descriptions() -> None:
@@ -161,12 +209,12 @@ async def test_long_tool_conversation_always_sends_valid_sequences(
     from tests.unit.test_memory import assert_pairs_intact
 
     model = RecordingModel(delay=0, requests=[])
-    monkeypatch.setitem(models._loaded, "recording", model)
+    monkeypatch.setitem(models._loaded, "openai:recording", model)
     graph = agent_module.builder.compile(checkpointer=MemorySaver())
     config = _thread("long")
     asks = ["Multiply 2 and 3", "hello", "add 3 and 4", "9 / 0", "what is 10 divided by 2"]
     for n in range(30):
-        context = Context(model="recording", summarize_after=3 + n % 5, keep_last=n % 4)
+        context = Context(model="openai:recording", summarize_after=3 + n % 5, keep_last=n % 4)
         await graph.ainvoke({"messages": [HumanMessage(asks[n % len(asks)])]}, config,
                             context=context)  # fmt: skip
     assert len(model.requests) >= 60
@@ -175,3 +223,54 @@ async def test_long_tool_conversation_always_sends_valid_sequences(
     state = (await graph.aget_state(config)).values
     assert state["summary"]
     assert isinstance(state["messages"][-1], AIMessage)
+
+
+SUMMARIZING_NOW = Context(summarize_after=1, keep_last=0)
+"""The first finished turn (two messages) already triggers a summary."""
+
+PROGRESS = [
+    {"summarization": {"status": "started", "trigger": "messages", "messages": 2}},
+    {"summarization": {"status": "done", "removed": 2, "kept": 0}},
+]
+
+
+def test_summarizer_reports_progress_in_custom_mode() -> None:
+    graph = chatbot_module.builder.compile(checkpointer=MemorySaver())
+    request: InputState = {"messages": [HumanMessage("hi! I'm Lance")]}
+    events = list(
+        graph.stream(request, _thread("custom"), stream_mode="custom", context=SUMMARIZING_NOW)
+    )
+    assert events == PROGRESS
+
+
+async def test_summarizer_reports_progress_in_custom_mode_async() -> None:
+    graph = agent_module.builder.compile(checkpointer=MemorySaver())
+    request: InputState = {"messages": [HumanMessage("hello")]}
+    events = [
+        event
+        async for event in graph.astream(
+            request, _thread("acustom"), stream_mode="custom", context=SUMMARIZING_NOW
+        )
+    ]
+    assert events == PROGRESS
+
+
+async def test_summarizer_reports_a_failure_in_custom_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.unit.test_memory import scripted_model
+
+    monkeypatch.setitem(models._loaded, "openai:failing", scripted_model(fail_summary=True))
+    graph = chatbot_module.builder.compile(checkpointer=MemorySaver())
+    context = Context(model="openai:failing", summarize_after=1, keep_last=0)
+    request: InputState = {"messages": [HumanMessage("hi")]}
+    events = [
+        event
+        async for event in graph.astream(
+            request, _thread("fcustom"), stream_mode="custom", context=context
+        )
+    ]
+    assert events == [
+        PROGRESS[0],
+        {"summarization": {"status": "failed", "error": "RuntimeError: model unavailable"}},
+    ]

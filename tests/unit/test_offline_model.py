@@ -161,3 +161,16 @@ def test_count_gives_a_reply_of_n_words() -> None:
 def test_deterministic_call_ids() -> None:
     question = [HumanMessage("Multiply 2 and 3")]
     assert plan_reply(question, TOOL_NAMES) == plan_reply(question, TOOL_NAMES)
+
+
+def test_counts_prompt_tokens_as_its_usage_reports_them() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    model = OfflineChatModel(delay=0)
+    prompt = [SystemMessage("Be brief."), HumanMessage("hi! I'm Lance"), AIMessage("Hi Lance!")]
+    assert model.get_num_tokens_from_messages(prompt) == 7
+    assert model.get_num_tokens_from_messages(prompt) == sum(
+        model.get_num_tokens_from_messages([m]) for m in prompt
+    )
+    usage = model.invoke([*prompt, HumanMessage("what's my name?")]).usage_metadata
+    assert usage is not None and usage["input_tokens"] == 10
