@@ -28,6 +28,7 @@ from collections.abc import (
 )
 from typing import Any, Literal, TypeAlias, cast
 
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from langgraph.types import StreamMode as LocalStreamMode
@@ -42,6 +43,7 @@ __all__ = [
     "adecode",
     "astream_events",
     "decode",
+    "input_message_ids",
     "local_modes",
     "run_config",
     "stream_events",
@@ -100,6 +102,10 @@ def run_config(config: RunnableConfig | None, run_id: uuid.UUID) -> RunnableConf
     return cast(RunnableConfig, {**(config or {}), "run_id": run_id})
 
 
+def _never() -> bool:
+    return False
+
+
 def _error_part(error: Exception) -> PartInput:
     return ("error", {"error": type(error).__name__, "message": str(error)})
 
@@ -143,18 +149,24 @@ async def adecode(
         chunks: The stream, made with `run_config(config, run_id)`.
         decoder: A fresh decoder for this run.
         run_id: The run id given to the graph.
-        should_stop: A callable checked after each part; when it returns True the run
-            stops and ends "cancelled" (Ctrl-C in the CLI).
+        should_stop: A callable checked before each event is yielded; when it returns
+            True the run stops and ends "cancelled" (Ctrl-C in the CLI): nothing the
+            graph made after that reaches the consumer, but the closing events.
     """
+    stopped = should_stop or _never
     for event in decoder.feed(("metadata", {"run_id": str(run_id)})):
         yield event
     status: RunStatus = "success"
     iterator = aiter(chunks)
     try:
         async for chunk in iterator:
-            for event in decoder.feed(to_part(chunk)):
+            # Checked before each event, not after each part: a cancel arrives while
+            # the consumer waits for the next part, and that part is already too late.
+            for event in () if stopped() else decoder.feed(to_part(chunk)):
+                if stopped():
+                    break
                 yield event
-            if should_stop is not None and should_stop():
+            if stopped():
                 status = "cancelled"
                 break
     except Exception as error:
@@ -178,6 +190,7 @@ def stream_events(
     stream_mode: str | Sequence[str] = ("messages-tuple", "updates"),
     context: Any = None,
     nodes: Iterable[str] | None = None,
+    skip_nostream: bool = False,
 ) -> Iterator[StreamEvent]:
     """Run `graph.stream` and yield typed events; the synchronous twin of `astream_events`.
 
@@ -187,7 +200,7 @@ def stream_events(
     Raises:
         InvalidInput: A stream mode is unknown, or is "events".
     """
-    modes, run_id, cfg, decoder = _prepare(config, stream_mode, nodes)
+    modes, run_id, cfg, decoder = _prepare(config, stream_mode, nodes, graph_input, skip_nostream)
     if isinstance(modes, str):
         raise InvalidInput("the 'events' stream mode needs the async API")
     chunks = graph.stream(
@@ -205,6 +218,7 @@ def astream_events(
     context: Any = None,
     nodes: Iterable[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    skip_nostream: bool = False,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Run the graph in-process and yield the typed events the remote client yields.
 
@@ -216,9 +230,11 @@ def astream_events(
             "values", "updates", "custom"; or "events" alone for `astream_events` v2.
         context: The run context (`agent.context.Context` or a dict of its fields).
         nodes: Only message events of these nodes; None means all.
-        should_stop: Checked after each part; True stops the run ("cancelled").
+        should_stop: Checked before each event; True stops the run ("cancelled").
+        skip_nostream: Leave model calls tagged `nostream` (the summarizer's) out of
+            "events" mode, as "messages" modes leave them out (`StreamDecoder`).
     """
-    modes, run_id, cfg, decoder = _prepare(config, stream_mode, nodes)
+    modes, run_id, cfg, decoder = _prepare(config, stream_mode, nodes, graph_input, skip_nostream)
     chunks: AsyncIterable[Any]
     if isinstance(modes, str):
         chunks = graph.astream_events(graph_input, cfg, version="v2", context=context)
@@ -230,18 +246,48 @@ def astream_events(
 
 
 def _prepare(
-    config: RunnableConfig | None, stream_mode: str | Sequence[str], nodes: Iterable[str] | None
+    config: RunnableConfig | None,
+    stream_mode: str | Sequence[str],
+    nodes: Iterable[str] | None,
+    graph_input: Any,
+    skip_nostream: bool,
 ) -> tuple[
     tuple[LocalStreamMode, ...] | Literal["events"], uuid.UUID, RunnableConfig, StreamDecoder
 ]:
     """Return a run's local modes, run id, config with that id, and decoder."""
     run_id = uuid.uuid4()
-    return local_modes(stream_mode), run_id, run_config(config, run_id), _decoder(config, nodes)
+    decoder = _decoder(config, nodes, graph_input, skip_nostream)
+    return local_modes(stream_mode), run_id, run_config(config, run_id), decoder
 
 
-def _decoder(config: RunnableConfig | None, nodes: Iterable[str] | None) -> StreamDecoder:
+def _decoder(
+    config: RunnableConfig | None,
+    nodes: Iterable[str] | None,
+    graph_input: Any,
+    skip_nostream: bool,
+) -> StreamDecoder:
     thread_id = (config or {}).get("configurable", {}).get("thread_id")
     return StreamDecoder(
         thread_id=None if thread_id is None else str(thread_id),
         nodes=None if nodes is None else frozenset(nodes),
+        input_ids=input_message_ids(graph_input),
+        skip_nostream=skip_nostream,
     )
+
+
+def input_message_ids(graph_input: Any) -> list[str] | None:
+    """Return the ids of a run input's messages, or None unless every one has an id.
+
+    With them the decoder tells the run's input from the thread's earlier messages in
+    the run's first state; without them it takes the trailing human messages for it.
+    """
+    messages = graph_input.get("messages") if isinstance(graph_input, Mapping) else None
+    if isinstance(messages, Mapping | BaseMessage):
+        messages = [messages]
+    if not isinstance(messages, list | tuple) or not messages:
+        return None
+    ids = [
+        message.get("id") if isinstance(message, Mapping) else getattr(message, "id", None)
+        for message in messages
+    ]
+    return [str(i) for i in ids] if all(ids) else None

@@ -16,6 +16,11 @@ renderers never depend on the stream mode:
   same thing: a snapshot of the message so far.
 - `values` -> `StateValues`; `updates` -> one `NodeUpdate` per node; `custom` ->
   `CustomEvent`. Messages first seen there arrive whole.
+- A run's events describe what the run added, whatever the thread held before: its
+  first `values` event is the thread so far plus the run's input, and only the input
+  of it is reported (see `input_ids`); the rest are earlier turns.
+- `events` mode reports tool results too (`on_tool_end`, and the tools node's
+  `on_chain_end`, the only trace of a failed tool), once per tool call this run made.
 - `event|ns1|ns2` names (`stream_subgraphs=True`) put `("ns1", "ns2")` in `namespace`.
 
 A message id that was finished (or filtered out by `nodes`) is never started again, so
@@ -70,6 +75,10 @@ _FINISH_KEYS = ("finish_reason", "stop_reason")
 _MAX_ERROR_CHARS = 300
 # Where a message's content comes from (`_Live.source`).
 _PARTIAL, _TUPLE, _EVENTS, _WHOLE = "messages/partial", "messages", "events", "whole"
+# The tag that keeps a model call's tokens out of `messages` streams.
+_NOSTREAM = "nostream"
+# The stand-in id of a tool result that has none yet: this prefix and its call's id.
+_TOOL_RESULT = "tool-result:"
 
 
 @dataclass(slots=True, eq=False)
@@ -119,7 +128,12 @@ class StreamDecoder:
     """
 
     def __init__(
-        self, *, thread_id: str | None = None, nodes: Collection[str] | None = None
+        self,
+        *,
+        thread_id: str | None = None,
+        nodes: Collection[str] | None = None,
+        input_ids: Collection[str] | None = None,
+        skip_nostream: bool = False,
     ) -> None:
         """Create a decoder for one run.
 
@@ -128,12 +142,29 @@ class StreamDecoder:
             nodes: Emit message and token events only for messages produced by these
                 graph nodes; None means all. Messages whose node is unknown (first seen
                 in a `values` event) always pass.
+            input_ids: The ids of the messages the run's input adds. A run's first
+                `values` event is the thread so far plus that input; its other messages
+                are earlier turns, not this run's output. None: the human messages at
+                the end of that first state are taken for the input.
+            skip_nostream: Leave out model calls tagged `nostream` (the summarizer's)
+                in `events` mode too, as the server leaves them out of `messages`
+                modes, so every mode shows the same messages. Off by default: in
+                `events` mode every node's tokens are there to be seen.
         """
         self.thread_id = thread_id
         self.run_id: str | None = None
         self.last_event_id: str | None = None
         self.ended = False
         self._nodes = frozenset(nodes) if nodes is not None else None
+        self._input_ids = frozenset(input_ids) if input_ids is not None else None
+        self._skip_nostream = skip_nostream
+        # Namespaces whose first `values` event (the state the run started from) came.
+        self._started_states: set[Namespace] = set()
+        # Tool calls this run's AI messages made, and those whose result was reported:
+        # a tool result can come from several events (`events` mode has no stable id
+        # for it), and only a call made in this run has its result in this run.
+        self._calls_made: set[str] = set()
+        self._calls_answered: set[str] = set()
         self._live: dict[str, _Live] = {}
         # Live messages whose finish reason was seen: they finish at the next part that
         # does not continue them, since a usage-only chunk may still follow (OpenAI).
@@ -223,8 +254,34 @@ class StreamDecoder:
     def _on_values(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         self._settle(None, out)
         values = data if isinstance(data, dict) else {"value": data}
-        self._whole_all(values.get("messages"), None, namespace, out)
+        messages = values.get("messages")
+        if namespace not in self._started_states:
+            self._started_states.add(namespace)
+            self._known_before(messages)
+        self._whole_all(messages, None, namespace, out)
         out.append(StateValues(values, namespace))
+
+    def _known_before(self, messages: Any) -> None:
+        """Mark the messages of a run's first state, but its input, as not this run's.
+
+        That state is the thread so far with the run's input applied: reporting its
+        earlier turns would replay them as if this run had just produced them.
+        """
+        if not isinstance(messages, list | tuple):
+            return
+        found = [m for m in messages if _is_message(m) and _get(m, "id")]
+        if self._input_ids is not None:
+            earlier = [m for m in found if _get(m, "id") not in self._input_ids]
+        else:
+            # No ids given (a joined run): the input is the trailing human messages.
+            cut = len(found)
+            while cut and _role(found[cut - 1]) == "human":
+                cut -= 1
+            earlier = found[:cut]
+        for message in earlier:
+            message_id = _get(message, "id")
+            if message_id not in self._live:
+                self._done.add(message_id)
 
     def _on_updates(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         self._settle(None, out)
@@ -285,12 +342,43 @@ class StreamDecoder:
     def _on_events(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         kind = data.get("event")
         payload = data.get("data") or {}
-        if kind == "on_chat_model_stream" and _is_message(chunk := payload.get("chunk")):
-            self._chunk(chunk, data.get("metadata"), namespace, _EVENTS, out)
+        meta = data.get("metadata")
+        if (
+            self._skip_nostream
+            and kind in ("on_chat_model_stream", "on_chat_model_end")
+            and _NOSTREAM in (data.get("tags") or ())
+        ):
+            self._settle(None, out)
+        elif kind == "on_chat_model_stream" and _is_message(chunk := payload.get("chunk")):
+            self._chunk(chunk, meta, namespace, _EVENTS, out)
         elif kind == "on_chat_model_end" and _is_message(output := payload.get("output")):
-            self._whole(output, *_origin(data.get("metadata"), namespace), out)
+            self._whole(output, *_origin(meta, namespace), out)
+        elif kind == "on_tool_end" and _is_message(output := payload.get("output")):
+            self._tool_result(output, meta, namespace, out)
+        elif (
+            kind == "on_chain_end"
+            and isinstance(meta, Mapping)
+            and data.get("name") == meta.get("langgraph_node")
+            and isinstance(output := payload.get("output"), Mapping)
+            and isinstance(messages := output.get("messages"), list | tuple)
+        ):
+            # A node's own end: the tool results it wrote, including the error results
+            # a `ToolNode` makes of failed tools, which have no `on_tool_end`.
+            for message in messages:
+                if _is_message(message) and _role(message) == "tool":
+                    self._tool_result(message, meta, namespace, out)
+            self._settle(None, out)
         else:
             self._settle(None, out)  # every other event type carries nothing to show
+
+    def _tool_result(
+        self, message: _Message, meta: Any, namespace: Namespace, out: list[StreamEvent]
+    ) -> None:
+        """Report a tool's result from `events` mode if this run made the call."""
+        if _get(message, "tool_call_id") in self._calls_made:
+            self._whole(message, *_origin(meta, namespace), out)
+        else:
+            self._settle(None, out)
 
     # --- the message lifecycle, shared by every mode --------------------------------
 
@@ -327,12 +415,22 @@ class StreamDecoder:
         self, message: _Message, node: str | None, namespace: Namespace, out: list[StreamEvent]
     ) -> None:
         """Handle a message that arrived whole; it may complete a streamed one."""
-        message_id = _get(message, "id")
-        # Without an id a message cannot be told apart from its copies in later states.
-        if not message_id or _get(message, "type") == "remove":
+        if _get(message, "type") == "remove":
+            return
+        call_id = _get(message, "tool_call_id") if _role(message) == "tool" else None
+        message_id = _get(message, "id") or (f"{_TOOL_RESULT}{call_id}" if call_id else None)
+        if not message_id:
+            # Without an id a message cannot be told apart from its copies in later states.
             return
         self._settle(message_id, out)
+        self._note_calls(_get(message, "tool_calls"))
         if message_id in self._done:
+            return
+        if call_id and call_id in self._calls_answered and message_id not in self._live:
+            # This run reported the call's result already: in-process, a tool result
+            # has no id until the state takes it (after `updates` and `events` report
+            # it), so it came under a stand-in id named after its call.
+            self._done.add(message_id)
             return
         try:
             whole = _to_message(message)
@@ -360,6 +458,7 @@ class StreamDecoder:
         """Accumulate one AI message chunk (`messages-tuple` and `events` modes)."""
         message_id = _get(chunk, "id") or ""
         self._settle(message_id, out)
+        self._note_calls(_get(chunk, "tool_call_chunks"))
         if message_id in self._done:
             return
         live = self._live.get(message_id)
@@ -393,6 +492,13 @@ class StreamDecoder:
             self._finish(live, out)
         elif _finish_reason(chunk) is not None:
             self._finishing[message_id] = live
+
+    def _note_calls(self, calls: Any) -> None:
+        """Remember the ids of tool calls made in this run (even by filtered nodes)."""
+        if calls:
+            for call in calls:
+                if isinstance(call, Mapping) and (call_id := call.get("id")):
+                    self._calls_made.add(call_id)
 
     def _flush_plain(self, live: _Live) -> None:
         """Turn the run of plain chunks into one pending chunk with their joined text."""
@@ -489,6 +595,8 @@ class StreamDecoder:
         del self._live[live.message_id]
         self._finishing.pop(live.message_id, None)
         self._done.add(live.message_id)
+        if live.role == "tool" and (call_id := getattr(message, "tool_call_id", None)):
+            self._calls_answered.add(call_id)
 
 
 # --- helpers -------------------------------------------------------------------------

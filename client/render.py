@@ -4,11 +4,16 @@ Renderers consume only `client.events` events, so they work the same for every s
 mode. `TranscriptRenderer` holds the decisions (what a line says, when a node label
 shows, when the summary changed); its two subclasses only draw:
 
-- `RichRenderer` for a terminal: tokens typed out as they arrive, the tool-call line
-  redrawn in place as its arguments fill in, errors as one red line;
+- `RichRenderer` for a terminal: tokens typed out as they arrive, wrapped at word
+  boundaries, the tool-call line redrawn in place as its arguments fill in, errors as
+  one red line;
 - `PlainRenderer` when stdout is not a terminal: no control codes, tokens appended as
   they come, every change of a tool call's arguments as a new line (the tutorial's
   format).
+
+stdout is the transcript: piped, it is exactly what an uncut run prints. Diagnostics
+(errors, "(connection dropped; resumed ...)") go to stderr; on a terminal the two share
+the screen, so a resume notice shows between the halves of a reply.
 
 `JsonRenderer` writes each event as one JSON object per line. `make_renderer` picks one.
 """
@@ -16,6 +21,7 @@ shows, when the summary changed); its two subclasses only draw:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from langchain_core.messages import BaseMessage
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
@@ -91,6 +98,30 @@ def format_tool_call(call_id: str | None, name: str | None, args: dict[str, Any]
 def message_text(message: BaseMessage) -> str:
     """Return a message's text content."""
     return message.text if isinstance(message.content, list) else str(message.content)
+
+
+def _plain_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return " ".join(text.split())  # one line, whatever the value holds
+
+
+def custom_lines(data: Any) -> list[str]:
+    """Return the lines that show a custom stream event's data.
+
+    A dict gives one line per key, `Custom (key): value`, with a dict value shown as
+    `k=v` pairs (the summarizer's `{"summarization": {"status": ..., ...}}`); anything
+    else is one line, `Custom: value`.
+    """
+    if not isinstance(data, dict) or not data:
+        return [f"Custom: {_plain_value(data)}"]
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            shown = ", ".join(f"{k}={_plain_value(v)}" for k, v in value.items())
+        else:
+            shown = _plain_value(value)
+        lines.append(f"Custom ({key}): {shown}")
+    return lines
 
 
 def transcript_lines(messages: Sequence[BaseMessage], summary: str = "") -> list[str]:
@@ -176,6 +207,14 @@ class TranscriptRenderer(ABC):
     def _error_line(self, text: str) -> None:
         """Print one error line on stderr."""
 
+    @abstractmethod
+    def _notice(self, text: str) -> None:
+        """Print a diagnostic line on stderr, leaving the transcript's open line open."""
+
+    def _write_text(self, text: str) -> None:
+        """Append a message's text to the open text line."""
+        self._write(text)
+
     # -- public API --------------------------------------------------------
 
     def note(self, text: str) -> None:
@@ -220,7 +259,8 @@ class TranscriptRenderer(ABC):
                 self._on_values(values)
             case CustomEvent(data=data):
                 self._settle()
-                self._line(f"Custom: {data!r}", STYLE_DIM)
+                for line in custom_lines(data):
+                    self._line(line, STYLE_DIM)
             case RunError(message=message):
                 self.error(message)
             case RunEnded(status=status):
@@ -228,8 +268,8 @@ class TranscriptRenderer(ABC):
                 if status in ("cancelled", "interrupted"):
                     self._line(f"({status})", STYLE_WARNING)
             case StreamResumed(last_event_id=last_event_id):
-                self._settle()
-                self._line(f"(connection dropped; resumed after event {last_event_id})", STYLE_DIM)
+                # Not `_settle`: the reply goes on after a resume as if never cut.
+                self._notice(f"(connection dropped; resumed after event {last_event_id})")
 
     # -- event handlers ----------------------------------------------------
 
@@ -250,7 +290,7 @@ class TranscriptRenderer(ABC):
             self._write("AI: ", STYLE_AI)
             self._text_message = message_id
         self._texted.add(message_id)
-        self._write(text)
+        self._write_text(text)
 
     def _on_tool_call(self, event: ToolCallProgress) -> None:
         if self._text_message is not None:
@@ -376,6 +416,23 @@ class PlainRenderer(TranscriptRenderer):
         self.err.write(text + "\n")
         self.err.flush()
 
+    def _notice(self, text: str) -> None:
+        self._error_line(text)
+
+
+def _split_cells(word: str, cells: int) -> tuple[str, str]:
+    """Split a word after at most `cells` terminal cells (at least one character)."""
+    used = 0
+    for position, char in enumerate(word):
+        used += cell_len(char)
+        if used > cells:
+            return word[: max(position, 1)], word[max(position, 1) :]
+    return word, ""
+
+
+_TEXT_PIECES = re.compile(r"\n|[^\S\n]+|\S+")
+"""A line break, a run of other whitespace, or a word."""
+
 
 class RichRenderer(TranscriptRenderer):
     """Live terminal output: typewriter tokens and tool-call lines updated in place."""
@@ -393,18 +450,80 @@ class RichRenderer(TranscriptRenderer):
         self.console = console or Console(highlight=False)
         self.err_console = err_console or Console(stderr=True, highlight=False)
         self._live: Live | None = None
+        # Word wrapping of streamed text: the column of the open line, the whitespace
+        # not printed yet (dropped if a line break comes first), and the last word,
+        # held back until it ends, since the next token may continue it.
+        self._column = 0
+        self._space = ""
+        self._word = ""
 
-    def _write(self, text: str, style: str = "") -> None:
-        # soft_wrap: the terminal wraps the growing line; rich must not add newlines.
+    def _print(self, text: str, style: str = "") -> None:
+        # soft_wrap: rich adds no newlines of its own; the renderer places them.
         self.console.print(
             Text(text, style=style), end="", soft_wrap=True, markup=False, highlight=False
         )
 
+    def _write(self, text: str, style: str = "") -> None:
+        self._flush_word()
+        self._print(text, style)
+        self._column += cell_len(text)
+
+    def _write_text(self, text: str) -> None:
+        pieces = _TEXT_PIECES.findall(self._word + text)
+        self._word = pieces.pop() if pieces and not pieces[-1].isspace() else ""
+        for piece in pieces:
+            if piece == "\n":
+                self._break_line()
+            elif piece.isspace():
+                self._space += piece
+            else:
+                self._place_word(piece)
+
+    def _place_word(self, word: str) -> None:
+        """Print a word after the pending space, on the next line if it does not fit.
+
+        Like `textwrap`: a word longer than a line is folded, from where the line is.
+        """
+        width = max(self.console.width, 1)
+        size = cell_len(word)
+        # A word longer than a line would be folded on any line: start it here.
+        if self._column and self._column + cell_len(self._space) + size > width >= size:
+            self._break_line()
+        if self._column:
+            word = self._space + word
+        self._space = ""
+        # A word longer than a line is folded wherever the line ends.
+        while self._column + cell_len(word) > width:
+            head, word = _split_cells(word, max(width - self._column, 1))
+            self._print(head + "\n")
+            self._column = 0
+        self._print(word)
+        self._column += cell_len(word)
+
+    def _flush_word(self) -> None:
+        if self._word:
+            word, self._word = self._word, ""
+            self._place_word(word)
+        self._space = ""
+
+    def _break_line(self) -> None:
+        self._print("\n")
+        self._column, self._space = 0, ""
+
     def _newline(self) -> None:
-        self.console.print()
+        self._flush_word()
+        self._break_line()
 
     def _line(self, text: str, style: str = "") -> None:
         self.console.print(Text(text, style=style), soft_wrap=True, markup=False)
+        self._column, self._space = 0, ""
+
+    def _notice(self, text: str) -> None:
+        # stdout and stderr share the terminal: end the open line first, and go on
+        # with the reply on the line after the notice.
+        if self._column:
+            self._break_line()
+        self._line_on_stderr(text, STYLE_DIM)
 
     def _draw_tool_calls(self, changed: _ToolCall, calls: list[_ToolCall]) -> None:
         block = Group(*(Text(call.line, style=STYLE_TOOL_CALL) for call in calls))
@@ -420,7 +539,10 @@ class RichRenderer(TranscriptRenderer):
             self._live = None
 
     def _error_line(self, text: str) -> None:
-        self.err_console.print(Text(text, style=STYLE_ERROR), soft_wrap=True, markup=False)
+        self._line_on_stderr(text, STYLE_ERROR)
+
+    def _line_on_stderr(self, text: str, style: str) -> None:
+        self.err_console.print(Text(text, style=style), soft_wrap=True, markup=False)
 
 
 class JsonRenderer:

@@ -330,28 +330,22 @@ def test_updates_mode_reports_node_updates_and_their_messages() -> None:
     ]
 
 
-def test_events_mode_streams_the_model_calls() -> None:
+def test_events_mode_streams_the_model_calls_and_the_tool_result() -> None:
     events = decode(load("agent_events"))
 
-    # `events` mode reports chat-model calls only: the tool's result (`on_tool_end`) is
-    # not a chat model event, so the two AI messages are all there is.
-    assert kinds(events) == [
-        "run_started",
-        "message_started",
-        *["tool_call_progress"] * 3,
-        "message_finished",
-        "message_started",
-        *["text_delta"] * 9,
-        "message_finished",
-        "run_ended",
-    ]
+    # The tool's result comes from `on_tool_end` (and the tools node's `on_chain_end`,
+    # which is all a failed tool leaves): once, between the two AI messages.
+    assert kinds(events) == ["run_started", *STREAMED_AGENT, "run_ended"]
     assert args_progression(events) == ARGS_PROGRESSION
     assert normalized(message_events(events)) == normalized(
-        without_role(decode(load("agent_messages_tuple")), "tool")
+        message_events(decode(load("agent_messages_tuple")))
     )
     finished = of_type(events, MessageFinished)
-    assert [f.finish_reason for f in finished] == ["tool_calls", "stop"]
-    assert finished[1].message.content == ANSWER
+    assert [f.finish_reason for f in finished] == ["tool_calls", None, "stop"]
+    assert isinstance(finished[1].message, ToolMessage)
+    assert (finished[1].message.name, finished[1].message.content) == ("multiply", "6")
+    assert finished[1].node == "tools"
+    assert finished[2].message.content == ANSWER
 
 
 # --- several modes at once, subgraphs ---------------------------------------------------
@@ -458,12 +452,24 @@ def test_events_mode_streams_summarizer_tokens_unless_filtered() -> None:
     )
 
 
+def test_events_mode_can_leave_out_nostream_model_calls_like_messages_mode() -> None:
+    parts = load("chatbot_summary_events")
+    events = decode(parts, skip_nostream=True)
+
+    # The summarizer's model call is tagged `nostream`: `messages` modes never stream
+    # it, and a chat session's `events` mode must show the same messages.
+    assert any("nostream" in (p.data.get("tags") or ()) for p in parts if p.event == "events")
+    assert {e.node for e in message_events(events)} == {"conversation"}
+    assert_message_lifecycles(events)
+    assert normalized(message_events(events)) == normalized(
+        message_events(decode(load("chatbot_summary_messages")))
+    )
+
+
 def test_nodes_filter_applies_to_every_message_mode() -> None:
     for name in ("agent_messages", "agent_messages_tuple", "agent_updates", "agent_events"):
         events = decode(load(name), nodes={"tools"})
-        assert [e.role for e in of_type(events, MessageStarted)] == (
-            [] if name == "agent_events" else ["tool"]
-        ), name
+        assert [e.role for e in of_type(events, MessageStarted)] == ["tool"], name
         assert_message_lifecycles(events)
 
 
@@ -765,3 +771,59 @@ def test_provider_tagged_text_chunks_keep_their_metadata_on_the_final_message() 
     assert finished[0].message.usage_metadata == expected.usage_metadata
     assert finished[0].finish_reason == "stop"
     assert text_of(events, "m1") == "The result is 6."
+
+
+# --- a run on a thread with history -----------------------------------------------------
+
+
+def _state(*messages: Any) -> PartInput:
+    return ("values", {"messages": [m.model_dump() for m in messages], "summary": ""})
+
+
+def test_values_on_a_thread_with_history_report_only_the_runs_own_messages() -> None:
+    earlier = [HumanMessage("hi", id="h1"), AIMessage("1 2", id="a1")]
+    # A cancelled run leaves its user message with no answer after it.
+    dangling = HumanMessage("count on", id="h2")
+    question, answer = HumanMessage("again", id="h3"), AIMessage("1 2", id="a3")
+    parts: list[PartInput] = [
+        ("metadata", {"run_id": "run"}),
+        _state(*earlier, dangling, question),
+        (
+            "messages",
+            [AIMessageChunk(content="1 2", id="a3").model_dump(), {"langgraph_node": "n"}],
+        ),
+        _state(*earlier, dangling, question, answer),
+    ]
+
+    told = decode(parts, input_ids={"h3"})
+    guessed = decode(parts)
+
+    def started(events: list[StreamEvent]) -> list[tuple[str, str]]:
+        return [(e.message_id, e.role) for e in of_type(events, MessageStarted)]
+
+    assert started(told) == [("h3", "human"), ("a3", "ai")]
+    assert [e.text for e in of_type(told, TextDelta)] == ["1 2"]
+    assert len(of_type(told, StateValues)) == 2
+    # Without the input's ids, the human messages at the end are taken for the input.
+    assert started(guessed) == [("h2", "human"), ("h3", "human"), ("a3", "ai")]
+
+
+def test_tool_results_without_ids_are_reported_once_under_their_call() -> None:
+    call = {"name": "multiply", "args": {"a": 2, "b": 3}, "id": "call_1"}
+    asked = AIMessage("", id="a1", tool_calls=[call])
+    result = ToolMessage("6", tool_call_id="call_1", name="multiply")
+    parts: list[PartInput] = [
+        ("metadata", {"run_id": "run"}),
+        ("updates", {"assistant": {"messages": [asked]}}),
+        # In-process the state gives the result its id only after `updates` has it.
+        ("updates", {"tools": {"messages": [result]}}),
+        _state(asked, result.model_copy(update={"id": "t1"})),
+    ]
+
+    events = decode(parts)
+
+    finished = of_type(events, MessageFinished)
+    assert [(f.message_id, f.message.type, f.node) for f in finished] == [
+        ("a1", "ai", "assistant"),
+        ("tool-result:call_1", "tool", "tools"),
+    ]

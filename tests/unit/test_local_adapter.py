@@ -167,3 +167,18 @@ async def test_a_failure_becomes_run_error_after_the_partial_output() -> None:
     assert isinstance(ended, RunEnded) and ended.status == "error"
     sync = list(stream_events(graph, MULTIPLY, stream_mode="updates"))
     assert normalized(sync) == normalized(events)
+
+
+async def test_a_second_turn_reports_its_input_and_answer_only() -> None:
+    graph = chatbot.builder.compile(checkpointer=InMemorySaver())
+    config = thread_config("u", "history")
+    first = {"messages": [{"role": "user", "content": "hi! I'm Lance"}]}
+    second = {"messages": [{"role": "user", "content": "what's my name?"}]}
+    for modes in (("values",), ("values", "messages-tuple"), ("values", "updates")):
+        await collect(astream_events(graph, first, config, stream_mode=modes))
+        events = await collect(astream_events(graph, second, config, stream_mode=modes))
+        finished = [
+            (e.message.type, e.message.text) for e in events if isinstance(e, MessageFinished)
+        ]
+        # The input's messages carry no ids: the trailing human message is the input.
+        assert finished == [("human", "what's my name?"), ("ai", "Your name is Lance.")], modes

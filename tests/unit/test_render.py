@@ -210,14 +210,52 @@ def test_plain_run_endings_errors_and_extras() -> None:
         RunEnded("run-1", "cancelled"),
     ]
     out, err = plain(events)
-    assert out == (
-        "AI: 1 2\n"
-        "(connection dropped; resumed after event 42-0)\n"
-        "AI:  3\n"
-        "Custom: {'progress': 1}\n"
-        "(cancelled)\n"
+    # stdout is the transcript: the resume is a diagnostic, on stderr, and the reply
+    # goes on as if the connection had never dropped.
+    assert out == "AI: 1 2 3\nCustom (progress): 1\n(cancelled)\n"
+    assert err == (
+        "(connection dropped; resumed after event 42-0)\nError: model failed: rate limited\n"
     )
-    assert err == "Error: model failed: rate limited\n"
+
+
+def test_plain_transcript_of_a_resumed_run_is_the_uncut_one() -> None:
+    uncut = multiply_run()
+    answer = uncut.index(MessageStarted("ai-2", "ai", "assistant"))
+    # Cut inside the tool call, between the tool result and the answer, and mid-answer.
+    cut = [*uncut]
+    for position in (answer + 4, answer, 3):
+        cut.insert(position, StreamResumed("run-1", f"{position}-0", 1))
+
+    out, err = plain(cut)
+
+    assert out == plain(uncut)[0] == "\n".join(MULTIPLY_TRANSCRIPT) + "\n"
+    assert err.splitlines() == [
+        "(connection dropped; resumed after event 3-0)",
+        f"(connection dropped; resumed after event {answer}-0)",
+        f"(connection dropped; resumed after event {answer + 4}-0)",
+    ]
+
+
+def test_custom_events_render_as_one_readable_line_per_key() -> None:
+    events: list[StreamEvent] = [
+        CustomEvent({"summarization": {"status": "started", "trigger": "messages", "messages": 8}}),
+        CustomEvent({"summarization": {"status": "done", "removed": 6, "kept": 2}}),
+        CustomEvent({"progress": 0.5, "stage": "search"}),
+        CustomEvent("plain text\nover two lines"),
+        CustomEvent([1, 2]),
+    ]
+    out, err = plain(events)
+    assert out.splitlines() == [
+        "Custom (summarization): status=started, trigger=messages, messages=8",
+        "Custom (summarization): status=done, removed=6, kept=2",
+        "Custom (progress): 0.5",
+        "Custom (stage): search",
+        "Custom: plain text over two lines",
+        "Custom: [1, 2]",
+    ]
+    assert err == ""
+    raw, _ = rich_output(events)
+    assert screen(raw) == out.splitlines()
 
 
 def test_plain_prints_tool_calls_of_a_whole_message() -> None:
@@ -273,8 +311,57 @@ def test_rich_types_tokens_without_newlines() -> None:
     answer_start = events.index(MessageStarted("ai-2", "ai", "assistant"))
     for event in events[: answer_start + 3]:
         renderer.render(event)
+    # A word shows once the next token starts another: " result" may still go on.
+    assert screen(out.getvalue())[-2:] == ["Tool Result (multiply): 6", "AI: The"]
+    renderer.render(events[answer_start + 3])
     assert screen(out.getvalue())[-2:] == ["Tool Result (multiply): 6", "AI: The result"]
     assert not out.getvalue().endswith("\n")
+
+
+def test_rich_wraps_streamed_text_at_word_boundaries() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=20, color_system=None)
+    renderer = RichRenderer(console, Console(file=io.StringIO()))
+    words = "one two three four five six seven eight nine ten eleven twelve"
+    # Tokens as a model sends them, some splitting a word, one longer than the width.
+    tokens = ["one", " two", " thr", "ee", " four five", " six", " sev", "en eight", " nine "]
+    tokens += ["ten", " eleven", " twelve", " supercalifragilistic", "expialidocious", " end"]
+    events: list[StreamEvent] = [MessageStarted("ai-1", "ai", "n")]
+    events += [TextDelta("ai-1", token, "n") for token in tokens]
+    events.append(RunEnded("run-1"))
+    render_all(renderer, events)
+
+    assert "".join(tokens).startswith(words)
+    assert screen(out.getvalue()) == [
+        "AI: one two three",
+        "four five six seven",
+        "eight nine ten",
+        # Folded where the line ends, as `textwrap` folds a word longer than a line.
+        "eleven twelve superc",
+        "alifragilisticexpial",
+        "idocious end",
+    ]
+
+
+def test_rich_shows_a_resume_inline_and_goes_on_with_the_reply() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=40, color_system=None)
+    err = io.StringIO()
+    renderer = RichRenderer(console, Console(file=err, force_terminal=True, color_system=None))
+    render_all(
+        renderer,
+        [
+            MessageStarted("ai-1", "ai", "n"),
+            TextDelta("ai-1", "w0 w1", "n"),
+            StreamResumed("run-1", "7-0", 1),
+            TextDelta("ai-1", " w2 w3", "n"),
+            RunEnded("run-1"),
+        ],
+    )
+    # On a terminal stdout and stderr share the screen: the notice shows between the
+    # two halves of the reply, which goes on with no second label.
+    assert screen(out.getvalue()) == ["AI: w0", "w1 w2 w3"]
+    assert screen(err.getvalue()) == ["(connection dropped; resumed after event 7-0)"]
 
 
 def test_rich_error_is_one_red_line_on_stderr() -> None:
@@ -361,3 +448,15 @@ def test_transcript_lines_match_live_output() -> None:
         "Summary: Lance multiplied.",
     ]
     assert format_tool_call("c", "add", {}) == "Tool Call ID: c, Function: add, Arguments: {}"
+
+
+def test_rich_folds_a_word_of_wide_characters_by_cells() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=10, color_system=None)
+    renderer = RichRenderer(console, Console(file=io.StringIO()))
+    render_all(
+        renderer,
+        [MessageStarted("ai-1", "ai", "n"), TextDelta("ai-1", "日本語のテキストです", "n")],
+    )
+    # Each of these characters takes two cells: three fit after "AI: ", five a line.
+    assert screen(out.getvalue()) == ["AI: 日本語", "のテキスト", "です"]
