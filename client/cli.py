@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -25,13 +26,14 @@ from rich.text import Text
 
 from client.demo import run_demo
 from client.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUN_FAILED,
     ChatClientError,
     InvalidInput,
 )
-from client.events import RunEnded, RunStatus, StreamEvent
+from client.events import CustomEvent, RunEnded, RunStatus, StreamEvent
 from client.render import Renderer, make_renderer, transcript_lines
 from client.session import (
     DEFAULT_STREAM_MODES,
@@ -51,14 +53,20 @@ EPILOG = """\
 exit codes:
   0    success
   1    the run failed (the model or a node raised), or the server reported an error
-  2    usage: bad arguments, an empty message, an unknown stream mode
-  3    no server at --url, the connection dropped, or the API key was refused
+  2    usage: bad arguments, a bad URL, an empty message, an unknown stream mode,
+       context that does not fit the assistant's context schema
+  3    no server at --url, not a LangGraph server, the connection dropped, or the
+       API key was refused
   4    unknown assistant or thread
   5    the thread is busy with another run
   130  interrupted with Ctrl-C (the run was cancelled on the server)
+  141  the reader of stdout went away (`lgchat send ... | head -1`); the run was
+       cancelled on the server
 
 environment:
   LGCHAT_DATA_DIR                       default for --data-dir (with --local)
+  (with --local, the `env` of ./langgraph.json is loaded over the environment, as
+  `langgraph dev` does)
   LANGGRAPH_URL                         default for --url
   LANGGRAPH_API_KEY, LANGSMITH_API_KEY  default for --api-key
 
@@ -77,8 +85,9 @@ REPL_HELP = """\
 /thread ID    continue thread ID
 /history      show every turn of this thread, and its summary
 /mode [M ...] show or set the stream modes (e.g. /mode messages-tuple updates)
-/quit         leave (Ctrl-D and Ctrl-C at the prompt do too)
-Ctrl-C while a reply streams cancels that run on the server."""
+/quit         leave (Ctrl-D at the prompt does too)
+Ctrl-C while a reply streams cancels that run on the server; at the prompt it clears
+the line, as in a shell."""
 
 REPL_QUIT = frozenset({"/quit", "/exit", "/q"})
 
@@ -105,7 +114,10 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: b
     )
     flags = (
         ("--json", "print JSON (one event per line when streaming)"),
-        ("--local", "run the graphs in-process, with no server (chat, send and demo)"),
+        (
+            "--local",
+            "run the graphs in-process, with no server (chat, send, demo, threads, history)",
+        ),
         ("--memory", "with --local: keep threads in memory, not in the data directory"),
     )
     for flag, text in flags:
@@ -195,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--new", action="store_true", help="start a new conversation (the default without --user)"
     )
-    send.add_argument("text", nargs="+", metavar="TEXT", help="the message (words are joined)")
+    send.add_argument(
+        "text",
+        nargs="*",
+        metavar="TEXT",
+        help="the message (words are joined); `-` or none with a pipe: read it from stdin",
+    )
 
     chat = commands.add_parser("chat", parents=[shared], help="interactive chat")
     _add_conversation_options(chat)
@@ -209,16 +226,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LOCAL_COMMANDS = frozenset({"chat", "send", "demo"})
+LOCAL_COMMANDS = frozenset({"chat", "send", "demo", "threads", "history"})
 
 
 def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
     if not args.local:
+        # Silently ignoring them would, say, keep a "--memory" conversation on a server.
+        for flag, given in (("--memory", args.memory), ("--data-dir", args.data_dir is not None)):
+            if given:
+                raise InvalidInput(f"{flag} works only with --local")
         return ChatClient(args.url, args.api_key)
     if args.command not in LOCAL_COMMANDS:
         raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
-    from client.local import LocalRuntime  # imports the graphs: only when needed
+    from client.local import LocalRuntime, load_project_env  # the graphs: only when needed
 
+    load_project_env()  # the same settings as `langgraph dev` in this directory
     return LocalRuntime(args.data_dir, memory=args.memory)
 
 
@@ -309,14 +331,29 @@ async def stream_reply(
         How the run ended.
     """
     status: RunStatus = "success"
+    reader_gone = False
+    custom_events = 0
     with _CtrlCCancels(session) as ctrl_c:
+        if events is None:
+            events = session.send(text, stream_mode=stream_mode, context=context)
         try:
-            if events is None:
-                events = session.send(text, stream_mode=stream_mode, context=context)
             async for event in events:
-                renderer.render(event)
+                try:
+                    renderer.render(event)
+                    # Flushed per event: a reader that left is noticed at once, while
+                    # the run can still be cancelled, not when a buffer fills.
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    reader_gone = True
+                    # Nobody reads the reply any more: stop the run on the server
+                    # rather than leave it streaming to no one (runs keep going when
+                    # their client disconnects, so that a dropped stream can rejoin).
+                    await session.cancel()
+                    raise
                 if isinstance(event, RunEnded):
                     status = event.status
+                elif isinstance(event, CustomEvent):
+                    custom_events += 1
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not ctrl_c.forced or current is None:
@@ -325,8 +362,26 @@ async def stream_reply(
             renderer.render(RunEnded(None, "cancelled"))
             status = "cancelled"
         finally:
-            renderer.close()
+            # Closed here, not when asyncio shuts its generators down after the
+            # command, which would find the stream still in use.
+            await _aclose(events)
+            if not reader_gone:
+                renderer.close()
+    modes = parse_stream_modes(stream_mode) if stream_mode else session.stream_mode
+    if set(modes) == {"custom"} and not custom_events and status == "success":
+        # Otherwise the run prints nothing at all, which looks like a hang or a bug.
+        print(
+            "lgchat: note: no custom events came: no node of this run wrote to its stream "
+            "writer (--mode custom shows only those)",
+            file=sys.stderr,
+        )
     return status
+
+
+async def _aclose(events: AsyncIterator[StreamEvent]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _exit_code(status: RunStatus) -> int:
@@ -358,7 +413,9 @@ async def cmd_assistants(args: argparse.Namespace) -> int:
 
 async def cmd_threads(args: argparse.Namespace) -> int:
     """List recent threads."""
-    async with _remote(args) as client:
+    if args.limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, got {args.limit}")
+    async with _client(args) as client:
         threads = await client.threads(args.user, limit=args.limit)
     if args.json:
         _print_json([dataclasses.asdict(t) for t in threads])
@@ -377,7 +434,7 @@ async def cmd_threads(args: argparse.Namespace) -> int:
 
 async def cmd_history(args: argparse.Namespace) -> int:
     """Print a thread's whole history and summary."""
-    async with _remote(args) as client:
+    async with _client(args) as client:
         messages = await client.history(args.thread)
         state = await client.thread_state(args.thread)
     if args.json:
@@ -394,9 +451,19 @@ async def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _message_text(words: Sequence[str]) -> str:
+    """Return the message: the words joined, or stdin for `-` or no words with a pipe."""
+    if list(words) == ["-"] or (not words and not sys.stdin.isatty()):
+        # One trailing newline is how `echo` ends a line, not part of the message.
+        return sys.stdin.read().removesuffix("\n")
+    if not words:
+        raise InvalidInput("no message: give TEXT, or - to read it from stdin")
+    return " ".join(words)
+
+
 async def cmd_send(args: argparse.Namespace) -> int:
     """Send one message and stream the reply."""
-    text = validate_message(" ".join(args.text))  # before any request
+    text = validate_message(_message_text(args.text))  # before any request
     async with _client(args) as client:
         session = await _open_session(client, args, new=args.new)
         renderer = make_renderer(json_lines=args.json)
@@ -497,42 +564,69 @@ class Repl:
             self.console.print(Text(line), soft_wrap=True)
 
 
+def _check_signals() -> None:
+    """Do nothing: Python runs pending signal handlers on entering a function."""
+
+
 def _read_line() -> str:
     # The prompt goes through input() itself: readline prints it once the terminal is
     # ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
-    line = input("You: ")
+    try:
+        line = input("You: ")
+    except EOFError:
+        # Readline can end input() as if at end of file when Ctrl-C is pressed, with
+        # the KeyboardInterrupt still pending: let it surface here, so that Ctrl-C
+        # is not taken for Ctrl-D.
+        _check_signals()
+        raise
     if not sys.stdin.isatty():
         print(line)  # Echo piped input, so the transcript reads like a conversation.
     return line
 
 
+def block_sigint_in_this_thread() -> None:
+    """Leave Ctrl-C to the main thread (a thread initializer).
+
+    The kernel hands a process's SIGINT to any thread that does not block it. When a
+    helper thread (DNS lookups, SQLite) gets it, the main thread sleeping in `input()`
+    is not woken, so Ctrl-C at the prompt would do nothing until the next key.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
 def run_chat(args: argparse.Namespace) -> int:
-    """Run the interactive chat until /quit, Ctrl-D or Ctrl-C at the prompt."""
+    """Run the interactive chat until /quit or Ctrl-D at the prompt."""
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     if sys.stdin.isatty():
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401  (line editing and history for input())
     with asyncio.Runner() as runner:
+        runner.get_loop().set_default_executor(
+            concurrent.futures.ThreadPoolExecutor(initializer=block_sigint_in_this_thread)
+        )
         client = _client(args)
         try:
             repl = Repl(runner.run(_open_session(client, args)), args, console)
             repl.banner()
             while True:
+                # A Ctrl-C anywhere in here stays in the REPL: at the prompt it drops the
+                # line being typed, as in Python's REPL and in shells, so a second press
+                # right after a cancel cannot end the conversation. Ctrl-D leaves.
                 try:
                     line = _read_line()
-                except (EOFError, KeyboardInterrupt):
+                    if line.strip() and not runner.run(repl.handle(line)):
+                        break
+                except EOFError:
                     console.print()
                     break
-                if not line.strip():
-                    continue
-                try:
-                    if not runner.run(repl.handle(line)):
-                        break
                 except ChatClientError as error:
                     err.print(Text(f"Error: {error}", style="bold red"), soft_wrap=True)
                 except KeyboardInterrupt:
-                    repl.say("(interrupted)", "yellow")
+                    # Pressed again while this line is drawn: the same, not an exit.
+                    with contextlib.suppress(KeyboardInterrupt):
+                        console.print()
         finally:
             runner.run(client.aclose())
     return EXIT_OK
@@ -543,10 +637,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "chat":
-            return run_chat(args)
-        return asyncio.run(COMMANDS[args.command](args))
+            code = run_chat(args)
+        else:
+            code = asyncio.run(COMMANDS[args.command](args))
+        sys.stdout.flush()  # a reader that left is reported here, not at exit
+        return code
     except ChatClientError as error:
         print(f"lgchat: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail a second time.
+
+    This is what the Python documentation advises for SIGPIPE (`signal` module notes).
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -56,12 +56,18 @@ async def stream_run(
     """Stream one run through a fresh renderer; return whether it succeeded."""
     renderer = make_renderer(show_input=show_input, show_run=show_run)
     succeeded = False
+    events = session.send(text, stream_mode=stream_mode)
     try:
-        async for event in session.send(text, stream_mode=stream_mode):
+        async for event in events:
             renderer.render(event)
             if isinstance(event, RunEnded):
                 succeeded = event.status == "success"
     finally:
+        # Closed now, even when the renderer failed (a reader gone from the pipe), not
+        # when asyncio collects generators after the command, mid-use.
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
         renderer.close()
     return succeeded
 

@@ -20,6 +20,8 @@ EXIT_UNREACHABLE = 3
 EXIT_NOT_FOUND = 4
 EXIT_BUSY = 5
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a writer whose reader left (`yes | head -1`)."""
 
 
 def one_line(text: str) -> str:

@@ -13,20 +13,23 @@ data directory: `$LGCHAT_DATA_DIR`, else `$XDG_DATA_HOME/lgchat`, else
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
 import uuid
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph, StateGraph
 
 from client.adapter import astream_events
-from client.errors import AssistantNotFound, ThreadBusy, ThreadNotFound
+from client.context_schema import validate_context
+from client.errors import AssistantNotFound, InvalidInput, ThreadBusy, ThreadNotFound
 from client.events import StreamEvent
 from client.session import (
     DEFAULT_STREAM_MODES,
@@ -37,7 +40,10 @@ from client.session import (
     validate_message,
 )
 from client.threads import (
+    CONVERSATION_ID_KEY,
     DEFAULT_CONVERSATION,
+    GRAPH_ID_KEY,
+    USER_ID_KEY,
     ConversationKey,
     ThreadInfo,
     conversation_thread_id,
@@ -48,11 +54,50 @@ from client.threads import (
 
 DATA_DIR_ENV = "LGCHAT_DATA_DIR"
 DB_NAME = "threads.sqlite"
+CONFIG_FILE = "langgraph.json"
 
 TOKEN_MODES = DEFAULT_STREAM_MODES
 """Token-level streaming: tokens and tool-call fragments, plus each node's update."""
 NODE_MODES: tuple[str, ...] = ("updates",)
 """Node-level streaming: one whole update per node, no tokens (the cheapest)."""
+
+
+def load_project_env(directory: Path | None = None) -> dict[str, str]:
+    """Load the `env` of `langgraph.json` into `os.environ`, as `langgraph dev` does.
+
+    The server reads `langgraph.json` from its working directory and sets its `env`
+    (a dotenv file relative to the config, or a mapping) over the process environment,
+    so a value in `.env` wins over an exported one. Doing the same makes `--local` run
+    the model the server would.
+
+    Args:
+        directory: Where `langgraph.json` is; the working directory if None.
+
+    Returns:
+        The variables set (none without a `langgraph.json`).
+
+    Raises:
+        InvalidInput: `langgraph.json` is not readable JSON.
+    """
+    config_path = (directory or Path.cwd()) / CONFIG_FILE
+    try:
+        config = json.loads(config_path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise InvalidInput(f"cannot read {config_path}: {error}") from None
+    env = config.get("env") if isinstance(config, dict) else None
+    values: dict[str, str] = {}
+    if isinstance(env, str):
+        from dotenv import dotenv_values  # the parser langgraph dev uses
+
+        env_file = config_path.parent / env
+        if env_file.is_file():
+            values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    elif isinstance(env, dict):
+        values = {str(k): str(v) for k, v in env.items()}
+    os.environ.update(values)
+    return values
 
 
 def default_data_dir() -> Path:
@@ -64,7 +109,11 @@ def default_data_dir() -> Path:
 
 
 def thread_config(
-    user_id: str, conversation_id: str = DEFAULT_CONVERSATION, **configurable: Any
+    user_id: str,
+    conversation_id: str = DEFAULT_CONVERSATION,
+    *,
+    graph_id: str | None = None,
+    **configurable: Any,
 ) -> RunnableConfig:
     """Return the run config of a user's conversation, in the client's thread-id scheme.
 
@@ -74,10 +123,51 @@ def thread_config(
     Args:
         user_id: The user.
         conversation_id: Which of the user's conversations.
+        graph_id: The graph the conversation is with, part of the id as on a server;
+            None gives the id of the older scheme without the graph.
         **configurable: More `configurable` entries (e.g. `checkpoint_ns`).
     """
-    thread_id = conversation_thread_id(user_id, conversation_id)
+    thread_id = conversation_thread_id(user_id, conversation_id, graph_id)
     return {"configurable": {**configurable, "thread_id": thread_id}}
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread for the block, so threads started in it never take it.
+
+    A Ctrl-C that lands on a helper thread does not wake the main thread (sleeping in
+    the REPL's `input()`, say); one pressed meanwhile is delivered when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _thread_info(
+    thread_id: str, checkpoint: Checkpoint, metadata: Mapping[str, Any] | None
+) -> ThreadInfo:
+    """Return what a thread listing shows about a local thread's latest checkpoint."""
+    metadata = metadata or {}
+    messages = checkpoint["channel_values"].get("messages") or []
+
+    def text(key: str) -> str | None:
+        value = metadata.get(key)
+        return None if value is None else str(value)
+
+    return ThreadInfo(
+        thread_id=thread_id,
+        status="idle",  # a local run ends with its process: nothing is left running
+        updated_at=checkpoint["ts"],
+        user_id=text(USER_ID_KEY),
+        conversation_id=text(CONVERSATION_ID_KEY),
+        graph_id=text(GRAPH_ID_KEY),
+        message_count=len(messages),
+    )
 
 
 def local_builders() -> dict[str, StateGraph[Any, Any, Any, Any]]:
@@ -97,7 +187,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
 
     def __init__(
         self,
-        data_dir: Path | None = None,
+        data_dir: Path | str | None = None,
         *,
         memory: bool = False,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
@@ -109,7 +199,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
             memory: Keep threads in memory only (they end with the process).
             checkpointer: Use this checkpointer instead (wins over both).
         """
-        self.data_dir = data_dir or default_data_dir()
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.memory = memory
         self.url = "in-process" if memory else str(self.data_dir / DB_NAME)
         self._checkpointer = checkpointer or (InMemorySaver() if memory else None)
@@ -123,7 +213,8 @@ class LocalRuntime(contextlib.AsyncExitStack):
 
             self.data_dir.mkdir(parents=True, exist_ok=True)
             connection = AsyncSqliteSaver.from_conn_string(str(self.data_dir / DB_NAME))
-            saver = await self.enter_async_context(connection)
+            with _sigint_blocked():  # its worker thread inherits the mask
+                saver = await self.enter_async_context(connection)
             self._checkpointer = saver
             return saver
         return self._checkpointer
@@ -145,6 +236,72 @@ class LocalRuntime(contextlib.AsyncExitStack):
     async def assistants(self) -> list[AssistantInfo]:
         """Return the local graphs as assistants (id = graph name)."""
         return [AssistantInfo(name, name, name) for name in local_builders()]
+
+    async def threads(self, user_id: str | None = None, *, limit: int = 20) -> list[ThreadInfo]:
+        """Return the most recently updated local threads, only `user_id`'s if given.
+
+        Raises:
+            InvalidInput: `limit` is below 1.
+        """
+        if limit < 1:
+            raise InvalidInput(f"the thread limit must be at least 1, got {limit}")
+        saver = await self.checkpointer()
+        found: dict[str, ThreadInfo] = {}
+        # The SQLite saver lists checkpoints newest first, across threads, so the first
+        # checkpoint met of a thread is its latest and the listing can stop at `limit`.
+        metadata_filter = {USER_ID_KEY: user_id} if user_id is not None else None
+        async for item in saver.alist(None, filter=metadata_filter):
+            configurable = item.config["configurable"]
+            thread_id = str(configurable["thread_id"])
+            if configurable.get("checkpoint_ns") or thread_id in found:
+                continue  # a subgraph's checkpoint, or an older one of a listed thread
+            found[thread_id] = _thread_info(thread_id, item.checkpoint, item.metadata)
+            if len(found) >= limit:
+                break
+        return sorted(found.values(), key=lambda t: t.updated_at or "", reverse=True)
+
+    async def thread_state(self, thread_id: str) -> ThreadSnapshot:
+        """Return a local thread's current messages and summary.
+
+        Raises:
+            ThreadNotFound: No checkpoint has this thread id.
+        """
+        latest = await self._latest(thread_id)
+        values = latest.checkpoint["channel_values"]
+        return ThreadSnapshot(
+            str(latest.config["configurable"]["thread_id"]),
+            list(values.get("messages") or []),
+            str(values.get("summary") or ""),
+        )
+
+    async def history(self, thread_id: str) -> list[BaseMessage]:
+        """Return every message a local thread ever held, oldest first.
+
+        Raises:
+            ThreadNotFound: No checkpoint has this thread id.
+        """
+        latest = await self._latest(thread_id)
+        saver = await self.checkpointer()
+        config: RunnableConfig = {
+            "configurable": {
+                "thread_id": latest.config["configurable"]["thread_id"],
+                "checkpoint_ns": "",
+            }
+        }
+        items = [item async for item in saver.alist(config)]
+        seen: dict[str, BaseMessage] = {}
+        for item in reversed(items):  # newest first, as on the server
+            for message in item.checkpoint["channel_values"].get("messages") or []:
+                seen.setdefault(str(message.id), message)
+        return list(seen.values())
+
+    async def _latest(self, thread_id: str) -> CheckpointTuple:
+        thread_id = parse_thread_id(thread_id)
+        saver = await self.checkpointer()
+        found = await saver.aget_tuple({"configurable": {"thread_id": thread_id}})
+        if found is None:
+            raise ThreadNotFound(thread_id, f"not in {self.url}")
+        return found
 
     async def session(
         self,
@@ -171,7 +328,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
             ThreadNotFound: `thread_id` is not a UUID or has no checkpoint here.
             InvalidInput: A thread id and a user were both given.
         """
-        key = session_key(thread_id, user_id, conversation_id)
+        key = session_key(thread_id, user_id, conversation_id, graph_id=assistant)
         graph = await self.graph(assistant)
         session = LocalChatSession(
             self, AssistantInfo(assistant, assistant, assistant), graph, key=key
@@ -225,8 +382,13 @@ class LocalChatSession(Replying):
 
     @property
     def config(self) -> RunnableConfig:
-        """Return the run config of this session's thread."""
-        return {"configurable": {"thread_id": self.thread_id}}
+        """Return the run config of this session's thread.
+
+        Its metadata (owner and graph) lands in every checkpoint, which is how
+        `LocalRuntime.threads` lists a user's threads, as thread metadata does on a server.
+        """
+        metadata = self.key.metadata if self.key else {GRAPH_ID_KEY: self.assistant.graph_id}
+        return {"configurable": {"thread_id": self.thread_id}, "metadata": dict(metadata)}
 
     @property
     def is_streaming(self) -> bool:
@@ -246,11 +408,13 @@ class LocalChatSession(Replying):
         `contextlib.aclosing`) stops the graph; the thread keeps its last checkpoint.
 
         Raises:
-            InvalidInput: The message is empty, or a stream mode is unknown.
+            InvalidInput: The message is empty, a stream mode is unknown, or the context
+                does not fit the graph's context schema.
             ThreadBusy: This session is already streaming a run.
         """
         validate_message(text)
         modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
+        context = validate_context(context, self.graph.get_context_jsonschema())
         if self._streaming:
             raise ThreadBusy(self.thread_id)
         return self._stream(text, modes, dict(context) if context else None)
@@ -261,13 +425,18 @@ class LocalChatSession(Replying):
         if self._streaming:
             raise ThreadBusy(self.thread_id)
         self._streaming, self._stop = True, False
+        # An id of our own lets the decoder tell this input from the thread's earlier
+        # messages in the run's first state (`values` mode).
+        message = {"role": "user", "content": text, "id": str(uuid.uuid4())}
         events = astream_events(
             self.graph,
-            {"messages": [{"role": "user", "content": text}]},
+            {"messages": [message]},
             self.config,
             stream_mode=modes,
             context=context,
             should_stop=lambda: self._stop,
+            # A chat shows the same messages in every mode (see `ChatSession`).
+            skip_nostream=True,
         )
         try:
             async with contextlib.aclosing(events):
@@ -277,7 +446,12 @@ class LocalChatSession(Replying):
             self._streaming = False
 
     async def cancel(self) -> bool:
-        """Stop the run being streamed after its next part; return whether one was."""
+        """Stop the run being streamed; return whether one was.
+
+        From the moment this is called, the stream yields no more of the run's output:
+        only the closing `MessageFinished` of a message cut short and
+        `RunEnded("cancelled")`.
+        """
         self._stop = self._streaming
         return self._streaming
 
@@ -289,7 +463,7 @@ class LocalChatSession(Replying):
         """
         self._ensure_idle()
         if self.key is not None:
-            self.key = ConversationKey(self.key.user_id, new_conversation_id())
+            self.key = self.key.with_conversation(new_conversation_id())
         else:
             self._thread_id = str(uuid.uuid4())
 

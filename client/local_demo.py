@@ -57,11 +57,11 @@ async def run_local_demo(
 
     graph = await runtime.graph("chatbot")
     out.heading(f"chatbot, astream_events(version='v2'): every event of {TOKENS_QUESTION!r}")
-    for line in await _event_lines(graph, thread_config(DEMO_USER, _fresh())):
+    for line in await _event_lines(graph, thread_config(DEMO_USER, _fresh(), graph_id="chatbot")):
         out.note(line)
 
     out.heading(f"chatbot, astream_events(version='v2'), node 'conversation': {TOKENS_QUESTION}")
-    config = thread_config(DEMO_USER, _fresh())
+    config = thread_config(DEMO_USER, _fresh(), graph_id="chatbot")
     tokens = stream_tokens(graph, _user(TOKENS_QUESTION), config, node="conversation")
     try:
         async for token in tokens:
@@ -74,7 +74,7 @@ async def run_local_demo(
         ok = False
 
     out.heading("chatbot: every node's tokens, a [node] header when the node changes")
-    config = thread_config(DEMO_USER, _fresh())
+    config = thread_config(DEMO_USER, _fresh(), graph_id="chatbot")
     for turn in (GREETING, *SUMMARY_TURNS, NAME_QUESTION):
         out.note(f"You: {turn}")
         try:

@@ -53,7 +53,7 @@ class MultiUserChat:
         self, user_id: str, conversation_id: str = DEFAULT_CONVERSATION
     ) -> ChatSession:
         """Return the user's session for this conversation (made once, then reused)."""
-        key = ConversationKey(user_id, conversation_id)
+        key = ConversationKey(user_id, conversation_id, graph_id=self.assistant)
         async with self._lock:
             if key not in self._sessions:
                 self._sessions[key] = await self.client.session(

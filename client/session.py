@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -39,6 +40,7 @@ from langgraph_sdk.schema import (
     ThreadState,
 )
 
+from client.context_schema import validate_context
 from client.decode import StreamDecoder
 from client.errors import (
     AssistantNotFound,
@@ -145,6 +147,29 @@ def validate_message(text: object) -> str:
             f"the message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}"
         )
     return text
+
+
+def check_url(url: str) -> str:
+    """Return the server URL without a trailing slash.
+
+    Raises:
+        InvalidInput: The URL has no `http`/`https` scheme or no host. Without the
+            check, httpx reports a missing scheme only once a request is made, and as a
+            transport error, which reads like a dropped connection.
+    """
+    if "://" not in url:
+        raise InvalidInput(f"bad URL {url!r}: give the scheme, e.g. http://{url}")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise InvalidInput(f"bad URL {url!r}: {error}") from None
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.host
+        or any(c.isspace() or c == "%" for c in parsed.host + url)
+    ):
+        raise InvalidInput(f"bad URL {url!r}: use http://HOST:PORT or https://HOST")
+    return url.rstrip("/")
 
 
 def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
@@ -334,7 +359,7 @@ class ChatClient:
                 for the whole run, so the default is no cap: httpx's usual 100 would
                 make the 101st concurrent user fail.
         """
-        self.url = url.rstrip("/")
+        self.url = check_url(url)
         headers = {"User-Agent": f"lgchat langgraph-sdk-py/{langgraph_sdk.__version__}"}
         if api_key:
             headers["x-api-key"] = api_key
@@ -353,6 +378,9 @@ class ChatClient:
         self.sdk = LangGraphClient(http)
         self.resume = resume or ResumePolicy()
         self._assistants: list[AssistantInfo] | None = None
+        self.context_schemas: dict[str, Mapping[str, Any] | None] = {}
+        """Each opened assistant's published context JSON schema, by assistant id; a
+        session's `send` checks its context against it before any request."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -370,20 +398,69 @@ class ChatClient:
         await self.sdk.aclose()
 
     async def assistants(self, *, refresh: bool = False) -> list[AssistantInfo]:
-        """Return the server's assistants (cached after the first call)."""
+        """Return the server's assistants (cached after the first call).
+
+        Raises:
+            NotALangGraphServer: The answer is not a list of assistants, so whatever
+                answers at the URL is not a LangGraph server.
+        """
         if self._assistants is None or refresh:
+            self._assistants = await self._list_assistants()
+        return list(self._assistants)
+
+    async def _list_assistants(self) -> list[AssistantInfo]:
+        # Every LangGraph server answers this request with a list of assistants, so
+        # anything else means the URL points elsewhere: a web page, another JSON API,
+        # or a static file server (which refuses POST with 501).
+        try:
+            with translate_errors(url=self.url):
+                found: object = await self.sdk.assistants.search(limit=100)
+        except ServerError as error:
+            if error.status not in (405, 501):
+                raise
+            raise NotALangGraphServer(self.url, f"HTTP {error.status}") from error
+        except (NotFound, InvalidInput) as error:
+            raise NotALangGraphServer(self.url, str(error)) from error
+        except ValueError as error:  # the SDK's orjson decode error on a page of HTML
+            raise NotALangGraphServer(self.url, "the answer is not JSON") from error
+        except ConnectionLost as error:
+            # Nothing was ever connected at this point, so this is no lost connection:
+            # something listens on the port but does not speak HTTP (or hangs up).
+            cause = error.__cause__
+            if isinstance(cause, httpx.ReadError | httpx.WriteError):
+                detail = "it closed the connection without an HTTP answer"
+            elif isinstance(cause, httpx.RemoteProtocolError):
+                detail = f"it does not answer in HTTP ({cause})"
+            else:
+                raise
+            raise NotALangGraphServer(self.url, detail) from error
+        if not isinstance(found, list) or not all(_is_assistant(a) for a in found):
+            raise NotALangGraphServer(self.url, "the answer is not a list of assistants")
+        return [AssistantInfo.from_assistant(a) for a in found]
+
+    async def ensure_langgraph(self) -> None:
+        """Check, once per client, that the URL serves the LangGraph API.
+
+        Thread requests alone cannot tell: a static file server answers a GET for a
+        thread with 404, which would read as "no such thread".
+
+        Raises:
+            NotALangGraphServer: It does not.
+            ServerUnreachable: Nothing answers at the URL.
+        """
+        await self.assistants()
+
+    async def context_schema(self, assistant_id: str) -> Mapping[str, Any] | None:
+        """Return the JSON schema of the assistant's run context (cached), None if none."""
+        if assistant_id not in self.context_schemas:
             try:
                 with translate_errors(url=self.url):
-                    found = await self.sdk.assistants.search(limit=100)
-                self._assistants = [AssistantInfo.from_assistant(a) for a in found]
-            except ServerError as error:
-                if error.status != 405:
-                    raise
-                raise NotALangGraphServer(self.url, str(error)) from error
-            except (NotFound, InvalidInput, ValueError, TypeError, KeyError) as error:
-                # Every LangGraph server answers this request with a list of assistants.
-                raise NotALangGraphServer(self.url, str(error)) from error
-        return list(self._assistants)
+                    schemas: object = await self.sdk.assistants.get_schemas(assistant_id)
+            except NotFound:
+                schemas = None  # a server without schemas: the run checks the context
+            schema = schemas.get("context_schema") if isinstance(schemas, dict) else None
+            self.context_schemas[assistant_id] = schema if isinstance(schema, dict) else None
+        return self.context_schemas[assistant_id]
 
     async def assistant(self, name_or_id: str) -> AssistantInfo:
         """Return the assistant with this id, graph name or name.
@@ -398,8 +475,15 @@ class ChatClient:
         raise AssistantNotFound(name_or_id, sorted({a.graph_id for a in assistants}))
 
     async def threads(self, user_id: str | None = None, *, limit: int = 20) -> list[ThreadInfo]:
-        """Return the most recently updated threads, only `user_id`'s if given."""
+        """Return the most recently updated threads, only `user_id`'s if given.
+
+        Raises:
+            InvalidInput: `limit` is below 1.
+        """
+        if limit < 1:
+            raise InvalidInput(f"the thread limit must be at least 1, got {limit}")
         metadata = {USER_ID_KEY: user_id} if user_id is not None else None
+        await self.ensure_langgraph()
         with translate_errors(url=self.url):
             found = await self.sdk.threads.search(
                 metadata=metadata, limit=limit, sort_by="updated_at", sort_order="desc"
@@ -413,6 +497,7 @@ class ChatClient:
             ThreadNotFound: No thread has this id.
         """
         thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
         with translate_errors(url=self.url, thread_id=thread_id):
             return ThreadInfo.from_thread(await self.sdk.threads.get(thread_id))
 
@@ -444,6 +529,7 @@ class ChatClient:
             ThreadNotFound: No thread has this id.
         """
         thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
         with translate_errors(url=self.url, thread_id=thread_id):
             state = await self.sdk.threads.get_state(thread_id)
         return ThreadSnapshot.from_state(thread_id, state)
@@ -458,6 +544,7 @@ class ChatClient:
             ThreadNotFound: No thread has this id.
         """
         thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
         states: list[ThreadState] = []
         before: Checkpoint | None = None
         with translate_errors(url=self.url, thread_id=thread_id):
@@ -509,10 +596,13 @@ class ChatClient:
             ThreadNotFound: `thread_id` does not exist.
             InvalidInput: Both a thread id and a user were given.
         """
-        key = session_key(thread_id, user_id, conversation_id)
+        # Arguments and a malformed id fail before any request.
+        session_key(thread_id, user_id, conversation_id, graph_id=assistant)
         if thread_id is not None:
-            thread_id = parse_thread_id(thread_id)  # a malformed id fails before any request
+            thread_id = parse_thread_id(thread_id)
         info = await self.assistant(assistant)
+        key = session_key(thread_id, user_id, conversation_id, graph_id=info.graph_id)
+        await self.context_schema(info.assistant_id)
         session = ChatSession(
             self,
             info,
@@ -547,6 +637,14 @@ def _named_error(error: RunError) -> RunError:
     if detail == _MASKED_ERROR:
         detail = "the server hid the details; they are in its log"
     return RunError(f"{error.error}: {detail}", error.error)
+
+
+def _is_assistant(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("assistant_id"), str)
+        and isinstance(value.get("graph_id"), str)
+    )
 
 
 def _history_cursor(checkpoint: Checkpoint) -> Checkpoint:
@@ -677,11 +775,14 @@ class ChatSession(Replying):
             context: Run context (the graphs' `Context` fields, e.g. `model`).
 
         Raises:
-            InvalidInput: The message is empty, or a stream mode is unknown.
+            InvalidInput: The message is empty, a stream mode is unknown, or the context
+                does not fit the assistant's context schema.
             ThreadBusy: This session is already streaming a run.
         """
         validate_message(text)
         modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
+        schema = self.client.context_schemas.get(self.assistant.assistant_id)
+        context = validate_context(context, schema)  # before the thread is created
         if self._active is not None:
             raise ThreadBusy(self.thread_id)
         return self._stream(text, modes, dict(context) if context else None)
@@ -692,7 +793,12 @@ class ChatSession(Replying):
         # Claimed before the first await, so a concurrent `send` sees the session busy.
         with self._claim(_ActiveRun(thread_id=self.thread_id or "")) as run:
             thread_id = run.thread_id = await self._ensure_thread()
-            run_input: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
+            # The input gets its id here, so the decoder can tell it from earlier turns
+            # in the run's first state (`values` mode).
+            input_id = str(uuid.uuid4())
+            run_input: dict[str, Any] = {
+                "messages": [{"role": "user", "content": text, "id": input_id}]
+            }
             wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
             parts = self.client.sdk.runs.stream(
                 thread_id,
@@ -705,7 +811,7 @@ class ChatSession(Replying):
                 context=context,
                 on_run_created=lambda created: self._run_created(run, created),
             )
-            async for event in self._follow(run, parts):
+            async for event in self._follow(run, parts, input_ids=(input_id,)):
                 if isinstance(event, NodeUpdate) and "updates" not in modes:
                     continue  # asked for by `replayable_modes`, not by the caller
                 yield event
@@ -751,7 +857,11 @@ class ChatSession(Replying):
                 yield event
 
     async def _follow(
-        self, run: _ActiveRun, parts: AsyncIterator[StreamPart]
+        self,
+        run: _ActiveRun,
+        parts: AsyncIterator[StreamPart],
+        *,
+        input_ids: Sequence[str] | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Decode a run's stream to its end, rejoining it whenever it drops early.
 
@@ -759,9 +869,17 @@ class ChatSession(Replying):
         server says the run is no longer pending or running (`langgraph dev` sends no
         `end`). A network error, or a close while the run still runs, rejoins from the
         `ReplayCursor`, up to `ResumePolicy.attempts` times in a row with backoff.
+
+        Args:
+            run: The run being streamed.
+            parts: Its stream.
+            input_ids: The ids of the messages the run's input added, if known (see
+                `StreamDecoder`).
         """
         thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
-        decoder = StreamDecoder(thread_id=thread_id)
+        # A chat shows the same messages in every mode: the summarizer's `nostream`
+        # model call stays out of `events` mode as the server keeps it out of `messages`.
+        decoder = StreamDecoder(thread_id=thread_id, input_ids=input_ids, skip_nostream=True)
         cursor = ReplayCursor()
         attempt = 0
         status: RunStatus = "success"
@@ -771,6 +889,10 @@ class ChatSession(Replying):
                 with translate_errors(url=url, thread_id=thread_id):
                     async with contextlib.aclosing(cast(AsyncGenerator[StreamPart], parts)):
                         async for part in parts:
+                            if run.cancelled:
+                                # Cancelled while this part was on its way: the
+                                # consumer sees nothing the run made after the cancel.
+                                break
                             if not cursor.accept(part):
                                 continue  # replayed, and already decoded
                             if attempt:
@@ -855,7 +977,10 @@ class ChatSession(Replying):
         """Cancel the run being streamed, on the server; its stream then ends cancelled.
 
         Safe to call at any moment: before the server has named the run, the cancel is
-        sent as soon as it does; after the run finished, it does nothing.
+        sent as soon as it does; after the run finished, it does nothing. Once the
+        server has cancelled the run (when this returns), the stream yields none of
+        its output: only the `MessageFinished` of a message cut short and
+        `RunEnded("cancelled")`.
 
         Returns:
             Whether a run was streaming.
@@ -889,7 +1014,7 @@ class ChatSession(Replying):
         """
         self._ensure_idle()
         if self.key is not None:
-            self.key = ConversationKey(self.key.user_id, new_conversation_id())
+            self.key = self.key.with_conversation(new_conversation_id())
         self._thread_id, self._thread_ready = None, False
 
     async def switch_thread(self, thread_id: str) -> ThreadInfo:
@@ -903,7 +1028,13 @@ class ChatSession(Replying):
         info = await self.client.thread(thread_id)
         self.key = None
         if info.user_id is not None:
-            self.key = ConversationKey(info.user_id, info.conversation_id or DEFAULT_CONVERSATION)
+            # A thread made before the graph was part of thread ids keeps its own id;
+            # the key only names its owner (and `/new` makes a new-scheme thread).
+            self.key = ConversationKey(
+                info.user_id,
+                info.conversation_id or DEFAULT_CONVERSATION,
+                graph_id=info.graph_id or self.assistant.graph_id,
+            )
         self._thread_id, self._thread_ready = info.thread_id, True
         return info
 

@@ -2,18 +2,24 @@
 
 The tutorial keys threads as `f"{user_id}:{conversation_id}"`, which a LangGraph server
 rejects (thread ids are UUIDs) and which is ambiguous when an id contains a colon. Here
-the pair maps to a `uuid5` in a fixed project namespace, and the pair itself is stored
-as thread metadata so a user's threads can be listed with
-`threads.search(metadata={"user_id": ...})`. Creating the thread with
-`if_exists="do_nothing"` makes "open this user's conversation" idempotent: the same
-user and conversation always resume the same thread.
+(graph, user, conversation) maps to a `uuid5` in a fixed project namespace, and the
+three are stored as thread metadata so a user's threads can be listed with
+`threads.search(metadata={"user_id": ...})`. The graph is part of the identity so that
+one user's `chatbot` and `agent` conversations never share a thread (and state).
+Creating the thread with `if_exists="do_nothing"` makes "open this user's conversation"
+idempotent: the same user, conversation and graph always resume the same thread.
+
+Threads made before the graph was part of the identity (ids from `uuid5` of
+`[user_id, conversation_id]`) are not continued by `--user` any more; they keep their
+`user_id` metadata, so `threads --user U` still lists them, and `--thread ID`
+continues them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langgraph_sdk.schema import Thread
@@ -28,13 +34,23 @@ CONVERSATION_ID_KEY = "conversation_id"
 DEFAULT_CONVERSATION = "default"
 
 
-def conversation_thread_id(user_id: str, conversation_id: str) -> str:
-    """Return the thread id of a user's conversation (the same on every call).
+GRAPH_ID_KEY = "graph_id"
 
-    The pair is JSON-encoded before hashing so that ("a:b", "c") and ("a", "b:c")
-    get different ids.
+
+def conversation_thread_id(user_id: str, conversation_id: str, graph_id: str | None) -> str:
+    """Return the thread id of a user's conversation with one graph (the same on every call).
+
+    The graph is part of the identity: one user's conversation with `chatbot` and with
+    `agent` are two threads, so one graph's state never lands in the other's.
+
+    The parts are JSON-encoded before hashing so that ("a:b", "c") and ("a", "b:c")
+    get different ids. `graph_id=None` gives the ids made before the graph was part of
+    the identity (`uuid5` of `[user_id, conversation_id]`); those threads keep their
+    `user_id` metadata, so a user's listing still shows them, and `--thread ID` still
+    continues them.
     """
-    return str(uuid.uuid5(PROJECT_NAMESPACE, json.dumps([user_id, conversation_id])))
+    parts = [user_id, conversation_id] if graph_id is None else [graph_id, user_id, conversation_id]
+    return str(uuid.uuid5(PROJECT_NAMESPACE, json.dumps(parts)))
 
 
 def new_conversation_id() -> str:
@@ -56,24 +72,33 @@ def parse_thread_id(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ConversationKey:
-    """Who a thread belongs to: a user and one of their conversations."""
+    """Who a thread belongs to: a user, one of their conversations, and the graph."""
 
     user_id: str
     conversation_id: str = DEFAULT_CONVERSATION
+    graph_id: str = field(kw_only=True)
 
     @property
     def thread_id(self) -> str:
         """Return the conversation's deterministic thread id."""
-        return conversation_thread_id(self.user_id, self.conversation_id)
+        return conversation_thread_id(self.user_id, self.conversation_id, self.graph_id)
 
     @property
     def metadata(self) -> dict[str, str]:
         """Return the thread metadata that makes the thread searchable per user."""
-        return {USER_ID_KEY: self.user_id, CONVERSATION_ID_KEY: self.conversation_id}
+        return {
+            USER_ID_KEY: self.user_id,
+            CONVERSATION_ID_KEY: self.conversation_id,
+            GRAPH_ID_KEY: self.graph_id,
+        }
+
+    def with_conversation(self, conversation_id: str) -> ConversationKey:
+        """Return the key of another conversation of the same user and graph."""
+        return replace(self, conversation_id=conversation_id)
 
 
 def session_key(
-    thread_id: str | None, user_id: str | None, conversation_id: str | None
+    thread_id: str | None, user_id: str | None, conversation_id: str | None, *, graph_id: str
 ) -> ConversationKey | None:
     """Return the user conversation a new session continues, or None for a bare thread.
 
@@ -87,7 +112,7 @@ def session_key(
         if conversation_id is not None:
             raise InvalidInput("a conversation id needs a user id")
         return None
-    return ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION)
+    return ConversationKey(user_id, conversation_id or DEFAULT_CONVERSATION, graph_id=graph_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +139,7 @@ class ThreadInfo:
             updated_at=_optional_str(thread.get("updated_at")),
             user_id=_optional_str(metadata.get(USER_ID_KEY)),
             conversation_id=_optional_str(metadata.get(CONVERSATION_ID_KEY)),
-            graph_id=_optional_str(metadata.get("graph_id")),
+            graph_id=_optional_str(metadata.get(GRAPH_ID_KEY)),
             message_count=len(messages) if isinstance(messages, list) else 0,
         )
 

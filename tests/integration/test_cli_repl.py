@@ -10,12 +10,15 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
 import pytest
+from langgraph_sdk import get_sync_client
 
-from client.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+from client.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, InvalidInput
+from client.session import ChatClient
 from client.threads import conversation_thread_id
 from tests.integration._helpers import (
     ARGS_PROGRESSION,
@@ -28,6 +31,8 @@ pytestmark = pytest.mark.server
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 PROMPT = "You: "
+HUMAN_PAUSE = 0.2
+"""Seconds between a key and a Ctrl-C in the REPL tests (see the Ctrl-C test)."""
 CALL_LINE = re.compile(r"Tool Call ID: call_[0-9a-f]{24}, Function: multiply, Arguments: (\{.*\})$")
 
 
@@ -75,10 +80,52 @@ def test_send_json_lines(server_url: str) -> None:
 
 
 def test_send_reports_a_failed_run_and_exits_1(server_url: str) -> None:
-    result = lgchat(server_url, "send", "--context", '{"summarize_after": 0}', "hi")
+    # Each field fits the published schema; only the graph knows how they relate.
+    context = '{"summarize_after": 3, "keep_last": 4}'
+    result = lgchat(server_url, "send", "--context", context, "hi")
     assert result.returncode == EXIT_RUN_FAILED
-    assert result.stderr == "Error: summarize_after must be at least 1, got 0\n"
+    assert result.stderr == "Error: keep_last must be at most summarize_after (3), got 4\n"
     assert "Traceback" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ('{"summarize_after": "x"}', "context field summarize_after must be an integer, not 'x'"),
+        ('{"summarize_after": 0}', "context field summarize_after must be at least 1, not 0"),
+        ('{"summarise_after": 3}', "unknown context field 'summarise_after'; known: "),
+    ],
+)
+def test_bad_context_is_refused_before_a_thread_is_made(
+    server_url: str, context: str, message: str
+) -> None:
+    user = f"context-{abs(hash(context))}"
+    sdk = get_sync_client(url=server_url, api_key=None)
+    assert sdk.threads.search(metadata={"user_id": user}) == []
+    result = lgchat(server_url, "send", "--user", user, "--context", context, "hi")
+    assert (result.returncode, result.stdout) == (EXIT_USAGE, "")
+    assert result.stderr.startswith(f"lgchat: error: {message}")
+    assert result.stderr.count("\n") == 1
+    if "known" in message:
+        schema = sdk.assistants.get_schemas(
+            sdk.assistants.search(graph_id="agent")[0]["assistant_id"]
+        )
+        context_schema = schema["context_schema"]
+        assert context_schema is not None
+        known = ", ".join(sorted(context_schema["properties"]))
+        assert result.stderr == f"lgchat: error: {message}{known}\n"
+    assert sdk.threads.search(metadata={"user_id": user}) == []
+
+
+async def test_the_library_refuses_bad_context_before_a_thread_is_made(server_url: str) -> None:
+    async with ChatClient(server_url) as client:
+        session = await client.session("chatbot", user_id="context-lib")
+        with pytest.raises(
+            InvalidInput, match=r"^context field keep_last must be at least 0, not -1$"
+        ):
+            session.send("hi", context={"keep_last": -1})
+        assert not session.is_streaming
+        assert await client.threads("context-lib") == []
 
 
 def test_a_users_conversation_resumes_across_processes(server_url: str) -> None:
@@ -86,7 +133,7 @@ def test_a_users_conversation_resumes_across_processes(server_url: str) -> None:
     assert lgchat(server_url, *chat, "hi! I'm Ada").returncode == EXIT_OK
     second = lgchat(server_url, *chat, "what's my name?")
     assert second.stdout.splitlines()[0] == "AI: Your name is Ada."
-    thread_id = conversation_thread_id("ada", "cli")
+    thread_id = conversation_thread_id("ada", "cli", "chatbot")
     assert second.stdout.splitlines()[-1] == f"Thread: {thread_id}"
 
     listed = lgchat(server_url, "threads", "--user", "ada")
@@ -202,16 +249,61 @@ def test_chat_repl_streams_cancels_and_keeps_going(server_url: str) -> None:
     assert "Traceback" not in (child.before or "")
 
 
-@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
-def test_chat_exits_cleanly_at_the_prompt(server_url: str, key: str) -> None:
+def test_chat_exits_with_ctrl_d_at_the_prompt(server_url: str) -> None:
     child = spawn_chat(server_url)
     try:
-        if key == "ctrl-c":
-            child.sendintr()
-        else:
-            child.sendeof()
+        child.sendeof()
         child.expect(pexpect.EOF)
     finally:
         child.close()
     assert child.exitstatus == 0
     assert "Traceback" not in (child.before or "")
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_like_a_shell(server_url: str) -> None:
+    # Ctrl-C never leaves the REPL: at the prompt it drops what was typed (as in
+    # Python's REPL and in bash), even right after a Ctrl-C that cancelled a reply.
+    child = spawn_chat(server_url, "--assistant", "chatbot")
+    try:
+        child.send("half a line")
+        # CPython's readline looks at signals only when its wait for a key is
+        # interrupted, so a Ctrl-C within microseconds of a key or of the prompt
+        # waits for the next key; no person is that fast, a test is.
+        time.sleep(HUMAN_PAUSE)
+        child.sendintr()
+        child.expect_exact(PROMPT)
+        time.sleep(HUMAN_PAUSE)
+        child.sendintr()
+        child.expect_exact(PROMPT)
+
+        child.sendline(f"count to {LONG_COUNT}")
+        child.expect_exact("1 2 3 4 5 6")
+        child.sendintr()
+        child.expect_exact("(cancelled)")
+        child.sendintr()  # the second Ctrl-C, right after the cancel
+        child.expect_exact(PROMPT)
+        time.sleep(HUMAN_PAUSE)
+        child.sendintr()
+        child.expect_exact(PROMPT)
+
+        child.sendline("count to 3")
+        child.expect_exact("1 2 3")
+        child.expect_exact("Finish Reason: stop")
+        child.expect_exact(PROMPT)
+        assert child.isalive()
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in (child.before or "")
+
+
+def test_custom_mode_says_when_no_custom_event_came(server_url: str) -> None:
+    result = lgchat(server_url, "send", "--mode", "custom", MULTIPLY)
+    assert result.returncode == EXIT_OK
+    assert re.fullmatch(r"Thread: [0-9a-f-]{36}\n", result.stdout), result.stdout
+    assert result.stderr == (
+        "lgchat: note: no custom events came: no node of this run wrote to its stream "
+        "writer (--mode custom shows only those)\n"
+    )

@@ -132,7 +132,7 @@ async def test_memory_resume_summary_and_history(client: ChatClient) -> None:
     # The server is shared with other modules (the demo talks as "lance"): a user of our own.
     user = f"lance-{uuid.uuid4().hex[:8]}"
     first = await client.session("chatbot", user_id=user, conversation_id="memory")
-    thread_id = conversation_thread_id(user, "memory")
+    thread_id = conversation_thread_id(user, "memory", "chatbot")
     assert first.thread_id == thread_id  # known before the thread exists
     (await first.reply("hi! I'm Lance")).raise_for_error()
 
@@ -227,7 +227,7 @@ async def test_ten_users_stream_at_once_without_crossing(client: ChatClient) -> 
         assert reply.text == expected[user], user
         started = user_events[0]
         assert isinstance(started, RunStarted)
-        assert started.thread_id == conversation_thread_id(user, "default")
+        assert started.thread_id == conversation_thread_id(user, "default", "agent")
         message_ids[user] = {e.message_id for e in user_events if isinstance(e, TextDelta)}
     for user, ids in message_ids.items():
         others = set().union(*(v for k, v in message_ids.items() if k != user))

@@ -59,7 +59,7 @@ async def test_fifty_sessions_three_messages_each(client: ChatClient) -> None:
 
     message_ids: dict[str, set[str]] = {}
     for i, (user, replies) in enumerate(results):
-        thread_id = conversation_thread_id(user, "default")
+        thread_id = conversation_thread_id(user, "default", "chatbot")
         for (_, expected), reply in zip(conversation(i), replies, strict=True):
             assert (reply.status, reply.error) == ("success", None), user
             assert reply.text == expected, user

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pexpect
 
-from client.errors import EXIT_OK, EXIT_USAGE
+from client.errors import EXIT_BROKEN_PIPE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from client.local import DATA_DIR_ENV, DB_NAME
+from client.threads import conversation_thread_id
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
+SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
 
 
 def lgchat(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,9 +54,62 @@ def test_memory_and_json(tmp_path: Path) -> None:
 
 
 def test_other_commands_refuse_local(tmp_path: Path) -> None:
-    result = lgchat(tmp_path, "--local", "threads")
-    assert result.returncode == EXIT_USAGE
-    assert "--local works with" in result.stderr
+    result = lgchat(tmp_path, "--local", "join", SOME_THREAD, SOME_THREAD)
+    assert (result.returncode, result.stdout) == (EXIT_USAGE, "")
+    assert result.stderr == (
+        "lgchat: error: --local works with chat, demo, history, send, threads only\n"
+    )
+
+
+def test_local_threads_and_history_list_the_sqlite_threads(tmp_path: Path) -> None:
+    for user, text in (("lance", "hi! I'm Lance"), ("ada", "hi! I'm Ada")):
+        sent = lgchat(tmp_path, "--local", "send", "--assistant", "chatbot", "--user", user, text)
+        assert sent.returncode == EXIT_OK, sent.stderr
+    lance = conversation_thread_id("lance", "default", "chatbot")
+    ada = conversation_thread_id("ada", "default", "chatbot")
+
+    listed = lgchat(tmp_path, "--local", "threads")
+    assert listed.returncode == EXIT_OK, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert [(r[0], r[1], r[2], r[3], r[4], r[-1]) for r in rows] == [
+        (ada, "idle", "chatbot", "2", "msgs", "ada/default"),
+        (lance, "idle", "chatbot", "2", "msgs", "lance/default"),
+    ]
+    mine = lgchat(tmp_path, "--local", "--json", "threads", "--user", "lance", "--limit", "5")
+    assert [t["thread_id"] for t in json.loads(mine.stdout)] == [lance]
+
+    history = lgchat(tmp_path, "--local", "history", lance)
+    assert (history.returncode, history.stderr) == (EXIT_OK, "")
+    assert history.stdout == "Human: hi! I'm Lance\nAI: Hi Lance! How can I assist you today?\n"
+    missing = lgchat(tmp_path, "--local", "history", SOME_THREAD)
+    assert (missing.returncode, missing.stdout) == (EXIT_NOT_FOUND, "")
+    assert missing.stderr == (
+        f"lgchat: error: no thread '{SOME_THREAD}' on this server (not in {tmp_path / DB_NAME})\n"
+    )
+
+
+def test_local_reads_the_env_file_of_langgraph_json_as_the_server_does(tmp_path: Path) -> None:
+    # `langgraph dev` loads the config's `env` file over the process environment.
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {}, "env": ".env"}))
+    (tmp_path / ".env").write_text("MODEL=offline\n")
+    env = {
+        **os.environ,
+        DATA_DIR_ENV: str(tmp_path / "data"),
+        "OFFLINE_MODEL_DELAY": "0",
+        "MODEL": "openai:gpt-4o",  # would fail: no key
+        "OPENAI_API_KEY": "",
+    }
+    result = subprocess.run(
+        [str(LGCHAT), "--local", "--memory", "send", "--assistant", "chatbot", "hi! I'm Lance"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert (result.returncode, result.stderr) == (EXIT_OK, "")
+    assert result.stdout.startswith("AI: Hi Lance! How can I assist you today?\n")
 
 
 def test_demo_reproduces_the_tutorial_offline(tmp_path: Path) -> None:
@@ -104,3 +159,31 @@ def test_ctrl_c_cancels_the_local_run_and_keeps_the_chat(tmp_path: Path) -> None
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == EXIT_OK
+
+
+def test_a_reader_that_is_gone_ends_every_command_with_141_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    sent = lgchat(
+        tmp_path, "--local", "send", "--assistant", "chatbot", "--user", "u", "count to 50"
+    )
+    assert sent.returncode == EXIT_OK, sent.stderr
+    thread = conversation_thread_id("u", "default", "chatbot")
+    env = {**os.environ, DATA_DIR_ENV: str(tmp_path), "OFFLINE_MODEL_DELAY": "0"}
+    for args in (
+        ["--json", "history", thread],
+        ["history", thread],
+        ["--json", "threads"],
+        ["send", "--assistant", "chatbot", "--user", "u", "count to 50"],
+        ["--json", "send", "--assistant", "chatbot", "--user", "u", "count to 50"],
+    ):
+        child = subprocess.Popen(
+            [str(LGCHAT), "--local", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()  # `| head -c 0`: the reader is gone before the first byte
+        assert (child.wait(timeout=60), child.stderr.read()) == (EXIT_BROKEN_PIPE, ""), args

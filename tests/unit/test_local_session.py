@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
+from agent.models import load_chat_model
 from client.errors import ThreadNotFound
 from client.events import NodeUpdate, RunEnded, TextDelta
 from client.local import (
@@ -23,11 +24,13 @@ from client.local import (
     thread_config,
 )
 from client.threads import conversation_thread_id
+from tests.support.turns import TURN_MODES, turn_shape
 
 
 def test_thread_config_uses_the_client_thread_scheme() -> None:
-    config = thread_config("alice", "chat-001")
-    assert config == {"configurable": {"thread_id": conversation_thread_id("alice", "chat-001")}}
+    config = thread_config("alice", "chat-001", graph_id="chatbot")
+    expected = conversation_thread_id("alice", "chat-001", "chatbot")
+    assert config == {"configurable": {"thread_id": expected}}
 
 
 def test_default_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -53,7 +56,7 @@ async def test_sqlite_threads_outlive_the_runtime(tmp_path: Path) -> None:
         again = await runtime.session("chatbot", thread_id=session.thread_id)
         assert len(await again.history()) == 4
         with pytest.raises(ThreadNotFound):
-            await runtime.session("chatbot", thread_id=conversation_thread_id("x", "y"))
+            await runtime.session("chatbot", thread_id=conversation_thread_id("x", "y", "chatbot"))
 
 
 async def test_memory_runtime_writes_no_file(tmp_path: Path) -> None:
@@ -147,3 +150,49 @@ async def test_messages_mode_never_streams_the_summarizer() -> None:
             e for e in reply.events if isinstance(e, NodeUpdate) and e.node != "conversation"
         ]
         assert summary and summary[0].update["summary"].startswith("The user's name is Lance.")
+
+
+@pytest.mark.parametrize("modes", TURN_MODES, ids=",".join)
+async def test_each_turn_streams_only_what_it_added(modes: tuple[str, ...]) -> None:
+    async with LocalRuntime(memory=True) as runtime:
+        session = await runtime.session("agent")
+        turns = []
+        for _ in range(3):
+            reply = await session.reply("Multiply 2 and 3", stream_mode=modes)
+            turns.append(turn_shape(reply.events))
+        state = await session.state()
+        # The second turn ended with a summary that cut the thread: the third turn
+        # starts from the summary, two kept messages and its input.
+        assert state is not None and state.summary
+        assert turns[1] == turns[0]
+        assert turns[2] == turns[0]
+        roles = [s[1] for s in turns[0] if s[0] == "message_started"]
+        # Only `values` carries the run's input back; no mode replays an earlier turn.
+        assert roles == (["human"] if "values" in modes else []) + ["ai", "tool", "ai"]
+
+
+async def test_no_token_reaches_the_consumer_after_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paced, so the cancel lands while the consumer waits for the next token, as a
+    # Ctrl-C does: the signal handler cancels between two tokens. (The model is built
+    # once per process, so its delay is set on it.)
+    monkeypatch.setattr(load_chat_model("offline"), "delay", 0.01)
+    async with LocalRuntime(memory=True) as runtime:
+        session = await runtime.session("chatbot")
+        first_token = asyncio.Event()
+        cancelled = False
+        after_cancel: list[str] = []
+
+        async def consume() -> None:
+            async for event in session.send("count to 200"):
+                if cancelled:
+                    after_cancel.append(event.kind)
+                if isinstance(event, TextDelta):
+                    first_token.set()
+
+        consumer = asyncio.create_task(consume())
+        await first_token.wait()
+        await asyncio.sleep(0.002)  # the consumer is now waiting for the next token
+        assert await session.cancel()
+        cancelled = True
+        await consumer
+        assert after_cancel == ["message_finished", "run_ended"]

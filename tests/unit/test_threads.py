@@ -19,16 +19,31 @@ from client.threads import (
 
 
 def test_a_conversation_always_maps_to_the_same_uuid5() -> None:
-    first = conversation_thread_id("alice", "chat-001")
-    assert first == conversation_thread_id("alice", "chat-001")
+    first = conversation_thread_id("alice", "chat-001", "agent")
+    assert first == conversation_thread_id("alice", "chat-001", "agent")
     parsed = uuid.UUID(first)
     assert parsed.version == 5
-    assert parsed == uuid.uuid5(PROJECT_NAMESPACE, '["alice", "chat-001"]')
+    assert parsed == uuid.uuid5(PROJECT_NAMESPACE, '["agent", "alice", "chat-001"]')
 
 
 def test_the_namespace_is_pinned() -> None:
     # Changing it would orphan every existing user's threads.
-    assert conversation_thread_id("alice", "chat-001") == "c5ed5f21-7cbd-5abc-9f74-4fcf02b7d33d"
+    assert conversation_thread_id("alice", "chat-001", "agent") == (
+        "6d922ca9-23a9-56e3-a30a-062a3ada4a3b"
+    )
+    # Ids from before the graph was part of the identity can still be computed.
+    assert conversation_thread_id("alice", "chat-001", None) == (
+        "c5ed5f21-7cbd-5abc-9f74-4fcf02b7d33d"
+    )
+
+
+def test_one_users_conversations_with_two_graphs_are_two_threads() -> None:
+    chatbot = ConversationKey("lance", graph_id="chatbot")
+    agent = ConversationKey("lance", graph_id="agent")
+    assert chatbot.thread_id != agent.thread_id
+    assert agent.metadata == {"user_id": "lance", "conversation_id": "default", "graph_id": "agent"}
+    moved = agent.with_conversation("c2")
+    assert (moved.graph_id, moved.conversation_id) == ("agent", "c2")
 
 
 @pytest.mark.parametrize(
@@ -43,14 +58,18 @@ def test_the_namespace_is_pinned() -> None:
 def test_different_conversations_get_different_threads(
     one: tuple[str, str], other: tuple[str, str]
 ) -> None:
-    assert conversation_thread_id(*one) != conversation_thread_id(*other)
+    assert conversation_thread_id(*one, "agent") != conversation_thread_id(*other, "agent")
 
 
 def test_conversation_key_carries_searchable_metadata() -> None:
-    key = ConversationKey("alice", "chat-001")
-    assert key.thread_id == conversation_thread_id("alice", "chat-001")
-    assert key.metadata == {"user_id": "alice", "conversation_id": "chat-001"}
-    assert ConversationKey("alice").conversation_id == "default"
+    key = ConversationKey("alice", "chat-001", graph_id="chatbot")
+    assert key.thread_id == conversation_thread_id("alice", "chat-001", "chatbot")
+    assert key.metadata == {
+        "user_id": "alice",
+        "conversation_id": "chat-001",
+        "graph_id": "chatbot",
+    }
+    assert ConversationKey("alice", graph_id="chatbot").conversation_id == "default"
 
 
 def test_new_conversation_ids_are_unique() -> None:
