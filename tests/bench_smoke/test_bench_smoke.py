@@ -40,12 +40,10 @@ def _finite(value: Any) -> bool:
     return bool(numbers) and all(math.isfinite(n) for n in numbers)
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """Run the smoke suite once; return its output directory and parsed results."""
-    out = tmp_path_factory.mktemp("bench")
+def _run_bench(*args: str) -> None:
+    """Run ``python -m bench ARGS`` from the repository; it must exit 0."""
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -53,6 +51,13 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Run the smoke suite once; return its output directory and parsed results."""
+    out = tmp_path_factory.mktemp("bench")
+    _run_bench("--smoke", "--out", str(out))
     return out, json.loads((out / "latest.json").read_text())
 
 
@@ -128,15 +133,7 @@ def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]
 
 @pytest.mark.server
 def test_conversation_runs_alone(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "conversation", "--smoke", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    _run_bench("conversation", "--smoke", "--out", str(tmp_path))
     assert not (tmp_path / "latest.md").exists()
     report = (tmp_path / "conversation.md").read_text()
     assert "| token budget (T=800): summary calls per turn <= 0.32 |" in report

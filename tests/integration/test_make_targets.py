@@ -125,6 +125,23 @@ class Lines:
         raise AssertionError(f"no line matching {pattern.pattern!r}; output ends with:\n{tail}")
 
 
+def start_group(
+    args: list[str], *, cwd: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], Lines]:
+    """Start ``args`` in a session of its own, no stdin; return it and its merged output."""
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    return proc, Lines(proc.stdout)
+
+
 def wait_ok(port: int, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -203,17 +220,11 @@ def test_make_dev_moves_off_a_busy_port_prints_the_chat_line_and_stays_quiet(
     with marked(token) as env, bind_loopback() as busy:
         busy.listen()
         taken = bound_port(busy)
-        proc = subprocess.Popen(
+        proc, output = start_group(
             ["make", "--no-print-directory", "dev", f"PORT={taken}", f"STATE_DIR={tmp_path}"],
             cwd=REPO_ROOT,
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
-        assert proc.stdout is not None
-        output = Lines(proc.stdout)
         try:
             moved = output.wait_for(re.compile(rf"port {taken} is taken; serving on (\d+)"), 60)
             port = int(moved.group(1))
@@ -289,17 +300,9 @@ def test_dev_hot_reloads_the_source_and_writes_nothing_into_the_project(tmp_path
     with marked(token) as env:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         args = ["--port", str(port), "--config", str(project / "langgraph.json")]
-        proc = subprocess.Popen(
-            [*DEV, *args, "--state-dir", str(tmp_path / "state")],
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        proc, output = start_group(
+            [*DEV, *args, "--state-dir", str(tmp_path / "state")], cwd=project, env=env
         )
-        assert proc.stdout is not None
-        output = Lines(proc.stdout)
         try:
             output.wait_for(re.compile(r"^LANGGRAPH_URL="), 60)
             assert run_version(port) == {"version": "one"}

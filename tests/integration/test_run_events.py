@@ -19,14 +19,13 @@ from typing import Any
 import pytest
 
 from client.devserver import DevServer
-from client.events import TextDelta
 from client.local import LocalRuntime
 from client.session import ChatClient
 from tests.integration._helpers import MULTIPLY
 from tests.support.fake_openai import FakeOpenAI, ToolCallReply
 from tests.support.fake_openai import Reply as Scripted
 from tests.support.proxy import FaultProxy
-from tests.support.turns import TURN_MODES, turn_shape
+from tests.support.turns import TURN_MODES, kinds_after_cancel, turn_shape
 
 pytestmark = pytest.mark.server
 
@@ -141,22 +140,9 @@ def test_a_resumed_run_pipes_exactly_the_uncut_transcript(
 async def test_no_token_reaches_the_consumer_after_cancel_returns(offline_server_url: str) -> None:
     async with ChatClient(offline_server_url) as client:
         session = await client.session("chatbot")
-        first_token = asyncio.Event()
-        cancelled = False
-        after_cancel: list[str] = []
-
-        async def consume() -> None:
-            async for event in session.send("count to 5000", stream_mode="messages-tuple"):
-                if cancelled:
-                    after_cancel.append(event.kind)
-                if isinstance(event, TextDelta):
-                    first_token.set()
-
         # Cancelled from another task while the consumer waits for the next token, as
         # Ctrl-C in `lgchat chat` does.
-        consumer = asyncio.create_task(consume())
-        await first_token.wait()
-        assert await session.cancel()
-        cancelled = True
-        await consumer
+        after_cancel = await kinds_after_cancel(
+            session, "count to 5000", stream_mode="messages-tuple"
+        )
     assert after_cancel == ["message_finished", "run_ended"]

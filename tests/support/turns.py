@@ -7,8 +7,9 @@ turn on a fresh thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage
 
@@ -21,6 +22,21 @@ from client.events import (
     TextDelta,
     ToolCallProgress,
 )
+
+
+class CancellableSession(Protocol):
+    """A session that streams runs and cancels them: `ChatSession` or `LocalChatSession`."""
+
+    def send(
+        self, text: str, *, stream_mode: str | Sequence[str] | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream one run."""
+        ...
+
+    async def cancel(self) -> bool:
+        """Cancel the run being streamed; return whether there was one."""
+        ...
+
 
 TURN_MODES: tuple[tuple[str, ...], ...] = (
     ("values",),
@@ -63,3 +79,45 @@ def turn_shape(events: Iterable[StreamEvent]) -> list[tuple[Any, ...]]:
             case RunEnded(status=status):
                 shape.append(("run_ended", status))
     return shape
+
+
+async def kinds_after_cancel(
+    session: CancellableSession,
+    text: str,
+    *,
+    stream_mode: str | Sequence[str] | None = None,
+    settle: float = 0.0,
+) -> list[str]:
+    """Cancel a run from another task than its consumer's, as Ctrl-C in `lgchat chat` does.
+
+    One task consumes ``session.send(text)``; this one waits for the first token, then
+    ``settle`` seconds more, then cancels (the cancel must report a run).
+
+    Args:
+        session: The session to send ``text`` on.
+        text: The user's message; it should ask for a long reply.
+        stream_mode: The run's stream modes; the session's default if None.
+        settle: Seconds to wait after the first token before cancelling; none if 0.
+
+    Returns:
+        The kinds of the events the consumer got after `cancel` returned.
+    """
+    first_token = asyncio.Event()
+    cancelled = False
+    after_cancel: list[str] = []
+
+    async def consume() -> None:
+        async for event in session.send(text, stream_mode=stream_mode):
+            if cancelled:
+                after_cancel.append(event.kind)
+            if isinstance(event, TextDelta):
+                first_token.set()
+
+    consumer = asyncio.create_task(consume())
+    await first_token.wait()
+    if settle:
+        await asyncio.sleep(settle)
+    assert await session.cancel()
+    cancelled = True
+    await consumer
+    return after_cancel

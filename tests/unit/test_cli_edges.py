@@ -19,8 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pexpect
@@ -31,6 +31,7 @@ from client.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, Invali
 from client.local import DATA_DIR_ENV, LocalRuntime
 from client.ports import free_port
 from client.session import ChatClient
+from tests.support.stub_http import serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
@@ -42,17 +43,6 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     code = cli.main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class _Quiet(BaseHTTPRequestHandler):
@@ -92,19 +82,22 @@ class _StaticFiles(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def html_url() -> Iterator[str]:
-    yield from serve(_Html)
+    with serving(_Html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def json_ok_url() -> Iterator[str]:
-    yield from serve(_JsonOk)
+    with serving(_JsonOk) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def static_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("static")
     (root / "index.html").write_text("<html>files</html>")
-    yield from serve(functools.partial(_StaticFiles, directory=str(root)))
+    with serving(functools.partial(_StaticFiles, directory=str(root))) as url:
+        yield url
 
 
 COMMANDS = [

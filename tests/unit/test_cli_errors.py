@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -38,6 +37,7 @@ from client.errors import (
     translate_errors,
 )
 from client.ports import free_port
+from tests.support.stub_http import serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
@@ -119,14 +119,8 @@ class _Refuse(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def refusing_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Refuse) as url:
+        yield url
 
 
 def test_refused_api_key_is_one_line_and_exit_3(refusing_url: str) -> None:

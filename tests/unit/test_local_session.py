@@ -24,7 +24,7 @@ from client.local import (
     thread_config,
 )
 from client.threads import conversation_thread_id
-from tests.support.turns import TURN_MODES, turn_shape
+from tests.support.turns import TURN_MODES, kinds_after_cancel, turn_shape
 
 
 def test_thread_config_uses_the_client_thread_scheme() -> None:
@@ -178,21 +178,6 @@ async def test_no_token_reaches_the_consumer_after_cancel(monkeypatch: pytest.Mo
     monkeypatch.setattr(load_chat_model("offline"), "delay", 0.01)
     async with LocalRuntime(memory=True) as runtime:
         session = await runtime.session("chatbot")
-        first_token = asyncio.Event()
-        cancelled = False
-        after_cancel: list[str] = []
-
-        async def consume() -> None:
-            async for event in session.send("count to 200"):
-                if cancelled:
-                    after_cancel.append(event.kind)
-                if isinstance(event, TextDelta):
-                    first_token.set()
-
-        consumer = asyncio.create_task(consume())
-        await first_token.wait()
-        await asyncio.sleep(0.002)  # the consumer is now waiting for the next token
-        assert await session.cancel()
-        cancelled = True
-        await consumer
+        # After the first token, 0.002 s more: the consumer is now waiting for the next.
+        after_cancel = await kinds_after_cancel(session, "count to 200", settle=0.002)
         assert after_cancel == ["message_finished", "run_ended"]
