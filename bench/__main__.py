@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m bench [conversation] [--smoke] [--out DIR]``.
+"""Run the benchmark suite: ``python -m bench [conversation|cpu] [--smoke] [--out DIR]``.
 
 Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
 ports, stopped at the end), runs the five benchmarks of `bench.suite` one after the
@@ -6,13 +6,15 @@ other, and writes ``latest.md``, ``latest.json`` and the PNG plots into ``--out`
 (``bench/results`` by default). ``--smoke`` runs a tiny version of each (1 session,
 20 tokens, 3 turns) for the test suite. ``conversation`` runs only benchmark 5 and
 writes ``conversation.md``, ``conversation.json`` and ``conversation.png`` instead,
-leaving the full report alone.
+leaving the full report alone. ``cpu`` runs only the client-CPU measurements (the live
+pairs of benchmark 2 and the replay of benchmark 3) and writes ``cpu.md`` and ``cpu.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import shutil
@@ -23,7 +25,7 @@ from typing import Any
 
 from bench import conversation, suite
 from bench.common import ModelServer, counting_client, dev_server, machine_info, scratch_dir
-from bench.report import _table, markdown, plots
+from bench.report import _table, cpu_section, markdown, plots
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -74,6 +76,35 @@ async def _conversation_only(url: str, model: ModelServer, sizes: suite.Sizes) -
     return await suite.conversation(url, model, sizes)
 
 
+async def _cpu_only(url: str, sizes: suite.Sizes) -> dict[str, Any]:
+    """Client CPU only: record the replayed streams, the live pairs, then the replay."""
+    started = time.monotonic()
+    if sizes != suite.SMOKE:  # more repeats than the full run: this part alone is short
+        sizes = dataclasses.replace(sizes, live_pairs=5, replay_repeats=9)
+    _log(started, "client CPU (live pairs)")
+    chat, counter = await counting_client(url)
+    async with chat:
+        recordings = await suite.record(chat, counter, sizes)
+        live = [await suite._live_overhead(chat, counter, mode, sizes) for mode in suite.WIRE_MODES]
+    _log(started, "client CPU (replay)")
+    return {"live": live, "overhead": await suite.overhead(recordings, sizes)}
+
+
+def _write_cpu(results: dict[str, Any], out: Path, started: float) -> int:
+    """Write ``cpu.json`` and ``cpu.md`` into ``out``."""
+    (out / "cpu.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    lines = [
+        "# Client CPU (benchmarks 2 and 3, CPU part alone)",
+        "",
+        f"`python -m bench cpu`, {results['machine']['date']}, {results['elapsed_s']:.0f} s.",
+        "",
+        *cpu_section(results["cpu"]),
+    ]
+    (out / "cpu.md").write_text("\n".join(lines))
+    _log(started, f"wrote {out / 'cpu.md'}")
+    return 0
+
+
 def _write_conversation(results: dict[str, Any], out: Path, started: float) -> int:
     """Write ``conversation.json``, ``conversation.md`` and its plot into ``out``."""
     (out / "conversation.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
@@ -101,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write results")
-    parser.add_argument("only", nargs="?", choices=["conversation"], help="run only this benchmark")
+    parser.add_argument(
+        "only", nargs="?", choices=["conversation", "cpu"], help="run only this benchmark"
+    )
     args = parser.parse_args(argv)
     sizes = suite.SMOKE if args.smoke else suite.Sizes()
     jobs = max(max(sizes.concurrency), 10)
@@ -119,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                 results = {
                     "conversation": asyncio.run(_conversation_only(server.url, model, sizes))
                 }
+            elif args.only == "cpu":
+                results = {"cpu": asyncio.run(_cpu_only(server.url, sizes))}
             else:
                 results = asyncio.run(run_all(server.url, model, server.pid, sizes))
     finally:
@@ -128,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     results.update(machine=machine_info(), smoke=args.smoke, jobs=jobs, elapsed_s=elapsed)
     if args.only == "conversation":
         return _write_conversation(results, out, started)
+    if args.only == "cpu":
+        return _write_cpu(results, out, started)
     (out / "latest.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     pngs = plots(results, out)
     (out / "latest.md").write_text(markdown(results, pngs, elapsed))

@@ -507,3 +507,81 @@ def markdown(results: dict[str, Any], pngs: list[str], elapsed: float) -> str:
     out += [f"![{name}]({name})" for name in pngs]
     out.append("")
     return "\n".join(out)
+
+
+def cpu_section(cpu: dict[str, Any]) -> list[str]:
+    """Return the lines of ``cpu.md``: live pairs and the replay, best and median."""
+    ovh = cpu["overhead"]
+    return [
+        "Live: `ChatSession` + `PlainRenderer` vs bare `async for` over `sdk.runs.stream`, "
+        "interleaved pairs on fresh threads, unpaced; best and median of the pairs.",
+        "",
+        _table(
+            [
+                "mode",
+                "tokens",
+                "pairs",
+                "client ms/token",
+                "bare ms/token",
+                "overhead % (best)",
+                "client median",
+                "bare median",
+                "overhead % (median)",
+            ],
+            [
+                [
+                    r["mode"],
+                    r["tokens"],
+                    r["pairs"],
+                    r["client_ms_per_token"],
+                    r["bare_ms_per_token"],
+                    r["overhead_pct"],
+                    r["client_median_ms_per_token"],
+                    r["bare_median_ms_per_token"],
+                    r["overhead_median_pct"],
+                ]
+                for r in cpu["live"]
+            ],
+            digits=3,
+        ),
+        "",
+        f"Replay: the recorded {ovh['tokens']}-token streams, {ovh['repeats']} interleaved "
+        "repeats of bare SDK iteration and SDK + `StreamDecoder` + `PlainRenderer`; "
+        "per part = wall time of decode+render of each part.",
+        "",
+        _table(
+            [
+                "mode",
+                "parts",
+                "bare us/part",
+                "ours us/part",
+                "overhead % (best)",
+                "bare median",
+                "ours median",
+                "overhead % (median)",
+                "decoder us/part",
+                "decode+render us/part",
+                "per part p99 ms",
+                "max ms",
+            ],
+            [
+                [
+                    r["mode"],
+                    r["parts"],
+                    r["bare_us_per_part"],
+                    r["ours_us_per_part"],
+                    r["overhead_pct"],
+                    r["bare_median_us_per_part"],
+                    r["ours_median_us_per_part"],
+                    r["overhead_median_pct"],
+                    r["decoder_us_per_part"],
+                    r["layer_us_per_part"],
+                    r["per_part_ms"]["p99"],
+                    r["per_part_ms"]["max"],
+                ]
+                for r in ovh["rows"]
+            ],
+            digits=3,
+        ),
+        "",
+    ]

@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
 import httpx
@@ -302,6 +303,19 @@ async def wire(
     return {"rows": rows, "ratios": ratios, "live": live, "recordings": recordings}
 
 
+async def record(chat: ChatClient, counter: WireCounter, sizes: Sizes) -> dict[str, bytes]:
+    """Record the raw SSE bytes of one ``replay_tokens`` reply per mode, for `overhead`."""
+    recordings: dict[str, bytes] = {}
+    for mode in WIRE_MODES:
+        trace = await stream_once(
+            await new_session(chat), tokens=sizes.replay_tokens, rate=0, mode=mode,
+            counter=counter, render=True, keep_bytes=True,
+        )  # fmt: skip
+        assert trace.complete, trace.error
+        recordings[mode] = b"".join(counter.kept)
+    return recordings
+
+
 async def _client_only(session: ChatSession, tokens: int, mode: StreamMode) -> float:
     """Stream through `ChatSession` into a `PlainRenderer`, nothing else; return CPU s."""
     renderer = PlainRenderer(io.StringIO(), io.StringIO())
@@ -331,6 +345,9 @@ async def _live_overhead(
         "client_ms_per_token": min(ours) / tokens * MS,
         "bare_ms_per_token": min(bare) / tokens * MS,
         "overhead_pct": (min(ours) - min(bare)) / min(bare) * 100,
+        "client_median_ms_per_token": median(ours) / tokens * MS,
+        "bare_median_ms_per_token": median(bare) / tokens * MS,
+        "overhead_median_pct": (median(ours) - median(bare)) / median(bare) * 100,
         "client_all_s": ours,
         "bare_all_s": bare,
     }
@@ -439,6 +456,11 @@ async def overhead(recordings: dict[str, bytes], sizes: Sizes) -> dict[str, Any]
                 "bare_us_per_part": bare / n * 1e6,
                 "ours_us_per_part": ours / n * 1e6,
                 "overhead_pct": (ours - bare) / bare * 100,
+                "overhead_median_pct": (median(ours_cpu) - median(bare_cpu))
+                / median(bare_cpu)
+                * 100,
+                "bare_median_us_per_part": median(bare_cpu) / n * 1e6,
+                "ours_median_us_per_part": median(ours_cpu) / n * 1e6,
                 "decoder_us_per_part": min(decode_cpu) / n * 1e6,
                 "layer_us_per_part": min(layer_cpu) / n * 1e6,
                 "layer_us_per_event": min(layer_cpu) / max(events, 1) * 1e6,

@@ -80,7 +80,9 @@ class ReplayCursor:
         """Start before the first event."""
         self.last_id: str | None = None
         self._before_last: str | None = None
-        self._at_last: set[str] = set()
+        # The parts accepted with the last id. Their keys (see `_key`) are made only
+        # when another part with that id comes: most ids come once.
+        self._at_last: list[StreamPart] = []
 
     def accept(self, part: StreamPart) -> bool:
         """Record a received part; return False when it repeats one already accepted.
@@ -94,13 +96,15 @@ class ReplayCursor:
             return True
         if self.last_id is not None and event_id < self.last_id:
             return False
-        key = part.event + "\n" + json.dumps(part.data, sort_keys=True, default=str)
         if event_id == self.last_id:
-            if key in self._at_last:
-                return False
+            for seen in self._at_last:
+                # Equal keys need equal data (JSON data: dumps equal only if == holds),
+                # so the cheap comparison goes first.
+                if seen.event == part.event and seen.data == part.data and _key(seen) == _key(part):
+                    return False
+            self._at_last.append(part)
         else:
-            self._before_last, self.last_id, self._at_last = self.last_id, event_id, set()
-        self._at_last.add(key)
+            self._before_last, self.last_id, self._at_last = self.last_id, event_id, [part]
         return True
 
     def rejoin_from(self) -> str:
@@ -110,6 +114,11 @@ class ReplayCursor:
         last id, because some of them may never have been received.
         """
         return self._before_last or REPLAY_ALL
+
+
+def _key(part: StreamPart) -> str:
+    """Return what two parts with the same id must share to be the same part."""
+    return part.event + "\n" + json.dumps(part.data, sort_keys=True, default=str)
 
 
 class _WholeEventsOnly(httpx.AsyncByteStream):

@@ -143,3 +143,24 @@ def test_conversation_runs_alone(tmp_path: Path) -> None:
     for tag in ("messages", "tokens", "off"):
         assert conversation[tag]["errors"] == 0
         assert conversation[tag]["turn_calls"] == SMOKE_TURNS
+
+
+@pytest.mark.server
+def test_cpu_runs_alone(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "cpu", "--smoke", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert not (tmp_path / "latest.md").exists()
+    assert "| messages-tuple |" in (tmp_path / "cpu.md").read_text()
+    cpu = json.loads((tmp_path / "cpu.json").read_text())["cpu"]
+    assert {row["mode"] for row in cpu["live"]} == {"messages", "messages-tuple"}
+    for row in cpu["overhead"]["rows"]:
+        assert row["parts"] > 0
+        assert row["bare_median_us_per_part"] > 0
+        assert row["per_part_ms"]["p99"] >= 0
