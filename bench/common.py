@@ -31,10 +31,10 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamMode
 
 from bench.model_server import TOKEN_PATTERN, bench_prompt
-from client.devserver import DevServer
+from client.cli.render import PlainRenderer, message_text
 from client.events import MessageFinished, RunError, RunStarted, StateValues, TextDelta
-from client.render import PlainRenderer, message_text
-from client.session import ChatClient, ChatSession
+from client.remote.session import ChatClient, ChatSession
+from devtools.devserver import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "langgraph.json"

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.common import ModelServer, mean
-from client.session import ChatClient, ChatSession
+from client.remote.session import ChatClient, ChatSession
 
 FLATNESS_TARGET = 1.5
 """Max/min prompt tokens over turns 10-60 that a trigger must stay under."""

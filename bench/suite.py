@@ -44,9 +44,9 @@ from bench.common import (
     stream_once,
 )
 from bench.model_server import TOKEN_PATTERN, bench_prompt
+from client.cli.render import PlainRenderer
 from client.decode import StreamDecoder
-from client.render import PlainRenderer
-from client.session import ChatClient, ChatSession
+from client.remote.session import ChatClient, ChatSession
 
 MS = 1000.0
 

@@ -18,7 +18,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from client.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, InvalidInput
-from client.session import ChatClient
+from client.remote.session import ChatClient
 from client.threads import conversation_thread_id
 from tests.integration._helpers import (
     ARGS_PROGRESSION,

@@ -23,8 +23,8 @@ from client.events import (
     StreamEvent,
     TextDelta,
 )
-from client.multiuser import MultiUserChat
-from client.session import ChatClient, Reply
+from client.remote.multiuser import MultiUserChat
+from client.remote.session import ChatClient, Reply
 from client.threads import conversation_thread_id
 from tests.integration._helpers import (
     ARGS_PROGRESSION,

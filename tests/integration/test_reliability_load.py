@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from client.events import RunStarted, TextDelta
-from client.session import ChatClient, Reply
+from client.remote.session import ChatClient, Reply
 from client.threads import conversation_thread_id
 from tests.integration._helpers import count_reply
 

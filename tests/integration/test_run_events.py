@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from client.devserver import DevServer
 from client.events import TextDelta
-from client.local import LocalRuntime
-from client.session import ChatClient
+from client.local.runtime import LocalRuntime
+from client.remote.session import ChatClient
+from devtools.devserver import DevServer
+from devtools.fake_openai import FakeOpenAI, ToolCallReply
+from devtools.fake_openai import Reply as Scripted
 from tests.integration._helpers import MULTIPLY
-from tests.support.fake_openai import FakeOpenAI, ToolCallReply
-from tests.support.fake_openai import Reply as Scripted
 from tests.support.proxy import FaultProxy
 from tests.support.turns import TURN_MODES, turn_shape
 

@@ -3,7 +3,7 @@
 Also bad arguments, a message from stdin, and Ctrl-C while Python imports.
 
 Servers here are tiny stubs on free loopback ports; the CLI runs in-process
-(`client.cli.main`) where a process start adds nothing, and as a real subprocess where
+(`client.cli.app.main`) where a process start adds nothing, and as a real subprocess where
 the process itself is under test (stdin, signals).
 """
 
@@ -26,11 +26,11 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from client import cli
+from client.cli import app as cli
 from client.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, InvalidInput
-from client.local import DATA_DIR_ENV, LocalRuntime
-from client.ports import free_port
-from client.session import ChatClient
+from client.local.runtime import DATA_DIR_ENV, LocalRuntime
+from client.remote.session import ChatClient
+from devtools.ports import free_port
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"

@@ -37,7 +37,7 @@ from client.errors import (
     to_client_error,
     translate_errors,
 )
-from client.ports import free_port
+from devtools.ports import free_port
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
@@ -202,7 +202,7 @@ def test_translate_errors_keeps_the_cause_and_ignores_other_errors() -> None:
 async def test_client_pool_has_no_connection_cap_by_default() -> None:
     # Each streaming session holds a connection for its whole run; httpx's default cap
     # of 100 would fail the 101st concurrent user with a pool timeout.
-    from client.session import ChatClient
+    from client.remote.session import ChatClient
 
     async with ChatClient(URL) as unlimited, ChatClient(URL, max_connections=7) as capped:
         assert unlimited.sdk.http.client._transport._pool._max_connections == sys.maxsize  # type: ignore[attr-defined]

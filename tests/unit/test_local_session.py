@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage
 from agent.models import load_chat_model
 from client.errors import ThreadNotFound
 from client.events import NodeUpdate, RunEnded, TextDelta
-from client.local import (
+from client.local.runtime import (
     DATA_DIR_ENV,
     DB_NAME,
     LocalRuntime,

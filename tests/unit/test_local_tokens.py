@@ -13,11 +13,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent import chatbot, memory
 from agent.context import Context
+from agent.window import ConversationWindow
+from client.cli.render import PlainRenderer
 from client.events import MessageStarted, RunEnded, RunError, StreamEvent, TextDelta
-from client.local import LocalRuntime, thread_config
-from client.render import PlainRenderer
-from client.replay import Recording
-from client.tokens import (
+from client.local.replay import Recording
+from client.local.runtime import LocalRuntime, thread_config
+from client.local.tokens import (
     StreamFailed,
     Token,
     TokenStream,
@@ -27,7 +28,6 @@ from client.tokens import (
     texts,
     with_node_headers,
 )
-from client.window import ConversationWindow
 from tests.unit.test_local_session import settle
 
 

@@ -1,7 +1,7 @@
 """`lgchat`: chat with a LangGraph deployment from the terminal.
 
-A thin layer over `client.session` (requests), `client.render` (output) and
-`client.demo`. Errors are one line on stderr and a documented exit code, never a
+A thin layer over `client.remote.session` (requests), `client.cli.render` (output) and
+`client.cli.demo`. Errors are one line on stderr and a documented exit code, never a
 traceback.
 """
 
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Self
 from rich.console import Console
 from rich.text import Text
 
-from client.demo import run_demo
+from client.cli.demo import run_demo
+from client.cli.render import Renderer, make_renderer, transcript_lines
 from client.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -34,8 +35,7 @@ from client.errors import (
     InvalidInput,
 )
 from client.events import CustomEvent, RunEnded, RunStatus, StreamEvent
-from client.render import Renderer, make_renderer, transcript_lines
-from client.session import (
+from client.remote.session import (
     DEFAULT_STREAM_MODES,
     DEFAULT_URL,
     STREAM_MODES,
@@ -47,7 +47,7 @@ from client.session import (
 from client.threads import new_conversation_id
 
 if TYPE_CHECKING:
-    from client.local import LocalChatSession, LocalRuntime
+    from client.local.runtime import LocalChatSession, LocalRuntime
 
 EPILOG = """\
 exit codes:
@@ -238,7 +238,7 @@ def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
         return ChatClient(args.url, args.api_key)
     if args.command not in LOCAL_COMMANDS:
         raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
-    from client.local import LocalRuntime, load_project_env  # the graphs: only when needed
+    from client.local.runtime import LocalRuntime, load_project_env  # the graphs: only when needed
 
     load_project_env()  # the same settings as `langgraph dev` in this directory
     return LocalRuntime(args.data_dir, memory=args.memory)
@@ -489,7 +489,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         if isinstance(client, ChatClient):
             ok = await run_demo(client, _renderer_factory(args))
         else:
-            from client.local_demo import run_local_demo
+            from client.cli.local_demo import run_local_demo
 
             ok = await run_local_demo(client, _renderer_factory(args), json_lines=args.json)
     return EXIT_OK if ok else EXIT_RUN_FAILED

@@ -2,7 +2,7 @@
 
 `LocalRuntime` plays `ChatClient`'s part: it owns a checkpointer and compiles the
 exported graph builders with it. `LocalChatSession` plays `ChatSession`'s: `send`
-streams a run as the same typed events (through `client.adapter`), so the renderers,
+streams a run as the same typed events (through `client.local.adapter`), so the renderers,
 the CLI's `--json` output and the demo serve both.
 
 Threads outlive the process in SQLite (`langgraph-checkpoint-sqlite`) under the user
@@ -27,11 +27,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, Checkpoint, Checkpoin
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph, StateGraph
 
-from client.adapter import astream_events
 from client.context_schema import validate_context
 from client.errors import AssistantNotFound, InvalidInput, ThreadBusy, ThreadNotFound
 from client.events import StreamEvent
-from client.session import (
+from client.local.adapter import astream_events
+from client.remote.session import (
     DEFAULT_STREAM_MODES,
     AssistantInfo,
     Replying,

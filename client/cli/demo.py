@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
+from client.cli.render import Renderer
 from client.events import RunEnded, StreamEvent
-from client.render import Renderer
-from client.session import ChatClient
+from client.remote.session import ChatClient
 from client.threads import new_conversation_id
 
 RendererFactory = Callable[..., Renderer]
@@ -36,7 +36,7 @@ turn asks for something only the summary still remembers."""
 
 
 class _Sends(Protocol):
-    """A session that streams runs: `ChatSession` or `client.local.LocalChatSession`."""
+    """A session that streams runs: `ChatSession` or `client.local.runtime.LocalChatSession`."""
 
     def send(
         self, text: str, *, stream_mode: str | Sequence[str] | None = None

@@ -1,6 +1,6 @@
 """The `lgchat` console script: Ctrl-C exits 130 quietly, even while Python imports.
 
-`client.cli` imports langgraph-sdk, rich and httpx, which takes about a second and a
+`client.cli.app` imports langgraph-sdk, rich and httpx, which takes about a second and a
 half; a Ctrl-C in that time would otherwise end in a `KeyboardInterrupt` traceback.
 This module imports nothing heavy itself, so it is in charge before that starts.
 """
@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 def main() -> int:
     """Run `lgchat`; return the exit code, 130 on Ctrl-C at any moment."""
     try:
-        from client.cli import main as cli_main
+        from client.cli.app import main as cli_main
 
         code = cli_main()
     except KeyboardInterrupt:

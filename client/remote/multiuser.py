@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.events import RunEnded, RunError, StreamEvent
-from client.session import (
+from client.remote.session import (
     DEFAULT_STREAM_MODES,
     ChatClient,
     ChatSession,

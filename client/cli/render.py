@@ -50,7 +50,7 @@ from client.events import (
     ToolCallProgress,
     to_json,
 )
-from client.session import is_assistant_role
+from client.remote.session import is_assistant_role
 
 SUMMARY_KEY = "summary"
 

@@ -3,7 +3,7 @@
 `ChatClient` owns the HTTP connection pool and answers the read-only questions
 (assistants, threads, thread state, history). `ChatSession` is one conversation: an
 assistant plus a thread, created lazily on the first message; `send` streams a run as
-typed `StreamEvent`s and `cancel` stops it on the server. `client.multiuser` serves
+typed `StreamEvent`s and `cancel` stops it on the server. `client.remote.multiuser` serves
 many users at once over one `ChatClient`.
 """
 
@@ -68,7 +68,7 @@ from client.events import (
     TextDelta,
     ToolCallProgress,
 )
-from client.resume import (
+from client.remote.resume import (
     REPLAY_ALL,
     RUNNING_STATUSES,
     ReplayCursor,
@@ -176,7 +176,7 @@ def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
     """Return the stream modes to request so a rejoined stream misses no message.
 
     `langgraph dev` does not store legacy `messages` events for replay (see
-    `client.resume`): after a rejoin, a message that finished while disconnected would
+    `client.remote.resume`): after a rejoin, a message that finished while disconnected would
     be known only from its last partial. `updates` events are stored and carry each
     finished message whole, so they are added when no whole-state mode was asked for.
     """
@@ -372,7 +372,7 @@ class ChatClient:
             transport=httpx.AsyncHTTPTransport(retries=connect_retries, limits=limits),
             timeout=timeout or httpx.Timeout(connect=5, read=300, write=300, pool=5),
             headers=headers,
-            # Sessions rejoin dropped streams themselves (client.resume explains why).
+            # Sessions rejoin dropped streams themselves (client.remote.resume explains why).
             event_hooks={"response": [guard_event_streams]},
         )
         self.sdk = LangGraphClient(http)
@@ -717,7 +717,7 @@ class ChatSession(Replying):
             thread_id: An existing thread to continue instead.
             stream_mode: Default stream modes for `send`.
             resumable: Create runs with `stream_resumable=True`, so a dropped
-                connection is rejoined (see `client.resume`) instead of ending silently.
+                connection is rejoined (see `client.remote.resume`) instead of ending silently.
             on_disconnect: What the server does with a run whose client went away;
                 "continue" keeps it going, so a rejoin finds it.
             multitask_strategy: What the server does with this session's message when

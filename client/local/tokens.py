@@ -23,7 +23,6 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
-from client.adapter import astream_events
 from client.errors import ChatClientError
 from client.events import (
     MessageFinished,
@@ -33,7 +32,8 @@ from client.events import (
     StreamEvent,
     TextDelta,
 )
-from client.session import is_assistant_role
+from client.local.adapter import astream_events
+from client.remote.session import is_assistant_role
 
 
 class StreamFailed(ChatClientError):
@@ -151,7 +151,7 @@ def stream_tokens(
     Args:
         graph: A compiled graph.
         graph_input: The run's input.
-        config: The run config, e.g. `client.local.thread_config(...)`.
+        config: The run config, e.g. `client.local.runtime.thread_config(...)`.
         node: Only this node's tokens; None means every node's.
         context: The run context.
     """

@@ -1,0 +1,1 @@
+"""The remote client: ChatClient and its sessions over langgraph-sdk (HTTP)."""

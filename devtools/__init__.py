@@ -1,0 +1,1 @@
+"""Dev-only tooling shared by tests and bench: dev server launcher, ports, scripted OpenAI."""
