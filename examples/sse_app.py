@@ -6,6 +6,10 @@ FastAPI's `StreamingResponse`). It is mounted nowhere: serve it yourself with
 
     uvicorn --factory examples.sse_app:create_app
 
+Dependencies: Starlette and uvicorn, which only the `dev` extra installs
+(`pip install -e '.[dev]'`, as `make install` does); the shipped packages never
+import this module.
+
 `POST /chat/stream` with JSON `{"message": "...", "user_id": "...",
 "conversation_id": "..."}` answers `text/event-stream`: one `data: <token>` event per
 token of the conversation node, then `data: [DONE]`. A token with a line break is sent

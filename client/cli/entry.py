@@ -11,7 +11,7 @@ import signal
 import sys
 
 EXIT_INTERRUPTED = 130
-"""128 + SIGINT, the shell's status for a command ended by Ctrl-C (`client.errors`'s)."""
+"""128 + SIGINT, the shell's status for a command ended by Ctrl-C (as `client.cli.exit_codes`)."""
 
 
 def main() -> int:

@@ -14,7 +14,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from client.events import RunEnded, RunError, StreamEvent, TextDelta, ToolCallProgress
-from client.remote.session import ChatClient, ChatSession, Reply
+from client.remote.client import ChatClient
+from client.session import ChatSession
+from client.values import Reply
 from devtools.devserver import DevServer
 from devtools.fake_openai import (
     CutConnection,

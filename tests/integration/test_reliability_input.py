@@ -19,15 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from client.cli import app as cli
-from client.errors import (
-    EXIT_NOT_FOUND,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-    BrokenStream,
-    InvalidInput,
-    NotALangGraphServer,
-)
-from client.remote.session import MAX_MESSAGE_CHARS, ChatClient, validate_message
+from client.cli.exit_codes import EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE
+from client.errors import BrokenStream, InvalidInput, NotALangGraphServer
+from client.inputs import MAX_MESSAGE_CHARS, validate_message
+from client.remote.client import ChatClient
 from devtools.fake_openai import FakeOpenAI
 from devtools.ports import LOOPBACK, bind_loopback, bound_port, free_port
 

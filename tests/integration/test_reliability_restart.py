@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from client.remote.session import ChatClient
+from client.remote.client import ChatClient
 from devtools.devserver import DevServer
 from tests.support.devserver import CONFIG
 

@@ -17,8 +17,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from client.errors import StreamLost
 from client.events import MessageFinished, RunEnded, RunStarted, StreamEvent, StreamResumed
+from client.remote.client import ChatClient
 from client.remote.resume import ResumePolicy
-from client.remote.session import ChatClient, Reply
+from client.values import Reply
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted

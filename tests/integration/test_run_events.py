@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from client.cli.graphs import project_graphs
 from client.events import TextDelta
 from client.local.runtime import LocalRuntime
-from client.remote.session import ChatClient
+from client.remote.client import ChatClient
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted
@@ -56,7 +57,7 @@ async def test_every_turn_streams_only_what_it_added_remote_and_local(
 
         # One thread per mode combination, all at once: the server runs them together.
         remote_turns = await asyncio.gather(*(remote(modes) for modes in TURN_MODES))
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         local_turns = [await _turns(await runtime.session("agent"), modes) for modes in TURN_MODES]
 
     for modes, remote_shapes, local_shapes in zip(

@@ -27,9 +27,11 @@ import pexpect
 import pytest
 
 from client.cli import app as cli
-from client.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, InvalidInput
+from client.cli.exit_codes import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE
+from client.cli.graphs import project_graphs
+from client.errors import InvalidInput
 from client.local.runtime import DATA_DIR_ENV, LocalRuntime
-from client.remote.session import ChatClient
+from client.remote.client import ChatClient
 from devtools.ports import free_port
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
@@ -222,7 +224,7 @@ def test_send_with_an_empty_stdin_is_an_empty_message() -> None:
 
 
 def test_local_runtime_accepts_a_str_data_dir(tmp_path: Path) -> None:
-    runtime = LocalRuntime(str(tmp_path))
+    runtime = LocalRuntime(str(tmp_path), graphs=project_graphs())
     assert runtime.data_dir == tmp_path
 
 

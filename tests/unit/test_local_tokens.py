@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent import chatbot, memory
 from agent.context import Context
 from agent.window import ConversationWindow
+from client.cli.graphs import project_graphs
 from client.cli.render import PlainRenderer
 from client.events import MessageStarted, RunEnded, RunError, StreamEvent, TextDelta
 from client.local.replay import Recording
@@ -142,7 +143,7 @@ async def test_batch_of_token_texts() -> None:
 
 
 async def test_record_then_replay_without_a_model(tmp_path: Path) -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("agent")
         recording = Recording()
         live = [e async for e in recording.record(session.send("Multiply 2 and 3"))]
@@ -198,3 +199,4 @@ async def test_breaking_out_of_a_token_stream_stops_the_run() -> None:
     assert [m.type for m in state.values["messages"]] == ["human"]
     again = stream_tokens(graph, user("count to 2"), config)
     assert [t.text async for t in again] == ["1", " 2"]
+
