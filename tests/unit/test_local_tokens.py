@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, RemoveMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent import chatbot, memory
@@ -200,3 +200,12 @@ async def test_breaking_out_of_a_token_stream_stops_the_run() -> None:
     again = stream_tokens(graph, user("count to 2"), config)
     assert [t.text async for t in again] == ["1", " 2"]
 
+
+def test_the_window_knows_the_token_budget() -> None:
+    window = ConversationWindow.of(summarize_after=6, keep_last=2, max_prompt_tokens=100)
+    assert window.max_prompt_tokens == 100
+    assert window.run_context() == {"summarize_after": 6, "keep_last": 2, "max_prompt_tokens": 100}
+    turn = [HumanMessage("hi", id="h"), AIMessage("hello", id="a")]
+    assert not window.should_summarize(turn)
+    assert not window.should_summarize(turn, prompt_tokens=100)
+    assert window.should_summarize(turn, prompt_tokens=101)
