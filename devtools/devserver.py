@@ -51,6 +51,7 @@ from typing import Any, Self
 
 import httpx
 
+from devtools import require_dev_extra
 from devtools.ports import LOOPBACK, bind_loopback, free_port
 
 QUIET_ENV: Mapping[str, str] = {
@@ -655,12 +656,14 @@ def _dev(config: Path, *, port: int, state_dir: Path | None) -> int:
     os.chdir(state)
     # `langgraph dev` watches its working directory and has no option for other
     # folders; its run_server passes extra keywords on to uvicorn.run.
-    api_cli = importlib.import_module("langgraph_api.cli")
+    with require_dev_extra("python -m devtools.devserver dev"):
+        api_cli = importlib.import_module("langgraph_api.cli")
     run_server = functools.partial(
         api_cli.run_server, reload_dirs=[str(folder) for folder in watched]
     )
     setattr(api_cli, "run_server", run_server)  # noqa: B010 (an untyped module)
-    from langgraph_cli.cli import cli
+    with require_dev_extra("python -m devtools.devserver dev"):
+        from langgraph_cli.cli import cli
 
     args = ["dev", "--no-browser", "--host", LOOPBACK, "--port", str(chosen)]
     cli.main([*args, "--config", "langgraph.json"], prog_name="langgraph")

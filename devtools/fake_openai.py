@@ -44,14 +44,18 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-import uvicorn
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+
+from devtools import require_dev_extra
+
+with require_dev_extra("devtools.fake_openai"):
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
 
 from agent.offline import split_arguments, split_text
 from devtools.ports import LOOPBACK, bind_loopback, bound_port

@@ -8,8 +8,10 @@
 - the library layers never import the layers above them (`client.local`,
   `client.cli`), nor `devtools`, `examples`, `tests` or `bench`;
 - `bench` imports `devtools`, never `tests`;
-- shipped modules (`agent`, `client`) import only the standard library, shipped
-  packages and the runtime dependencies declared in `pyproject.toml`.
+- shipped modules (`agent`, `client`, `devtools`) import only the standard library,
+  shipped packages and the runtime dependencies declared in `pyproject.toml`, or a
+  package of the `dev` extra inside `with require_dev_extra(...)`, which names the
+  extra when the package is missing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ("agent", "client")
+SHIPPED = ("agent", "client", "devtools")
 COMPOSITION_ROOT = "client/cli/graphs.py"
 LIBRARY_ONLY = ("client.local", "client.cli")
 """Layers above the remote library: `client` outside them must not import them."""
@@ -39,6 +41,8 @@ IMPORT_NAMES = {
     "langgraph-checkpoint-sqlite": ("langgraph",),  # langgraph.checkpoint.sqlite
     "python-dotenv": ("dotenv",),
     "annotated-types": ("annotated_types",),
+    "langgraph-cli": ("langgraph_cli", "langgraph_api"),  # [inmem] brings langgraph-api
+    "httpx-sse": ("httpx_sse",),
 }
 """Import names of the distributions whose import name is not their own name."""
 
@@ -69,6 +73,40 @@ def _imports(path: Path) -> set[str]:
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
+
+
+def _guarded_imports(path: Path) -> set[str]:
+    """Return the modules `path` imports inside `with require_dev_extra(...)` blocks."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.With) and any(
+            isinstance(item.context_expr, ast.Call)
+            and isinstance(item.context_expr.func, ast.Name)
+            and item.context_expr.func.id == "require_dev_extra"
+            for item in node.items
+        ):
+            for inner in (n for statement in node.body for n in ast.walk(statement)):
+                if isinstance(inner, ast.Import):
+                    found.update(alias.name for alias in inner.names)
+                elif isinstance(inner, ast.ImportFrom) and inner.module:
+                    found.add(inner.module)
+                elif (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Attribute)
+                    and inner.func.attr == "import_module"
+                    and inner.args
+                    and isinstance(inner.args[0], ast.Constant)
+                ):
+                    found.add(str(inner.args[0].value))
+    return found
+
+
+def _import_names(requirements: list[str]) -> set[str]:
+    names: set[str] = set()
+    for requirement in requirements:
+        distribution = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+        names.update(IMPORT_NAMES.get(distribution, (distribution.replace("-", "_"),)))
+    return names
 
 
 def _under(module: str, package: str) -> bool:
@@ -143,17 +181,36 @@ def test_bench_and_devtools_never_import_the_tests(path: Path) -> None:
 def test_shipped_modules_import_only_declared_dependencies() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     packages = set(project["tool"]["setuptools"]["packages"])
-    declared: set[str] = set()
-    for requirement in project["project"]["dependencies"]:
-        distribution = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
-        declared.update(IMPORT_NAMES.get(distribution, (distribution.replace("-", "_"),)))
+    declared = _import_names(project["project"]["dependencies"])
+    dev_extra = _import_names(project["project"]["optional-dependencies"]["dev"])
     undeclared: dict[str, set[str]] = {}
     for path in _modules(*SHIPPED):
         assert _module_name(path).rpartition(".")[0] in packages | {""} or (
             _module_name(path) in packages
         ), f"{path} is in no shipped package"
+        guarded = {m.split(".")[0] for m in _guarded_imports(path)} & dev_extra
         for module in _imports(path):
             top = module.split(".")[0]
-            if top and top not in sys.stdlib_module_names and top not in {*SHIPPED, *declared}:
+            allowed = {*SHIPPED, *declared, *guarded}
+            if top and top not in sys.stdlib_module_names and top not in allowed:
                 undeclared.setdefault(top, set()).add(path.relative_to(REPO).as_posix())
     assert undeclared == {}
+
+
+def test_a_missing_dev_extra_is_named() -> None:
+    code = """
+import importlib.abc, sys
+
+class NoStarlette(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "starlette" or name.startswith("starlette."):
+            raise ImportError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoStarlette())
+try:
+    import devtools.fake_openai
+except ImportError as error:
+    print(error)
+"""
+    assert "from the `dev` extra: pip install -e '.[dev]'" in _run(code)
