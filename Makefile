@@ -36,13 +36,13 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 dev: $(STAMP)
-	@exec $(BIN)/python -m client.devserver dev --port $(PORT) $(if $(STATE_DIR),--state-dir $(STATE_DIR))
+	@exec $(BIN)/python -m devtools.devserver dev --port $(PORT) $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 demo: $(STAMP)
-	$(BIN)/python -m client.devserver run -- $(BIN)/lgchat demo
+	$(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat demo
 
 chat: $(STAMP)
-	@exec $(BIN)/python -m client.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
+	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -53,7 +53,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent client tests bench
+	$(BIN)/mypy agent client tests bench devtools examples
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -92,10 +92,6 @@ class Plan:
         return "tool_calls" if self.tool_calls else "stop"
 
 
-def _text(message: BaseMessage) -> str:
-    return message.text if isinstance(message.content, list) else str(message.content)
-
-
 def _number(token: str) -> float:
     value = float(token)
     return int(value) if value.is_integer() else value
@@ -140,7 +136,7 @@ def _describe(name: str, args: dict[str, Any]) -> str:
 
 def _call_id(messages: Sequence[BaseMessage], name: str, args: dict[str, float]) -> str:
     # Deterministic ids keep replays and recorded transcripts stable across runs.
-    seed = json.dumps([len(messages), _text(messages[-1]), name, args], sort_keys=True)
+    seed = json.dumps([len(messages), messages[-1].text, name, args], sort_keys=True)
     return "call_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
@@ -153,9 +149,9 @@ def _introduced_name(text: str) -> str | None:
 
 def _known_name(messages: Sequence[BaseMessage]) -> str | None:
     for message in reversed(messages):
-        if isinstance(message, HumanMessage) and (name := _introduced_name(_text(message))):
+        if isinstance(message, HumanMessage) and (name := _introduced_name(message.text)):
             return name
-        if isinstance(message, SystemMessage) and (match := _SUMMARY_NAME.search(_text(message))):
+        if isinstance(message, SystemMessage) and (match := _SUMMARY_NAME.search(message.text)):
             return match.group(1)
     return None
 
@@ -168,7 +164,7 @@ def _summarize(messages: Sequence[BaseMessage], previous: str) -> str:
     topics: list[str] = []
     if match := _SUMMARY_TOPICS.search(previous):
         topics = match.group(1).split("; ")
-    requests = [_text(m).strip() for m in messages[:-1] if isinstance(m, HumanMessage)]
+    requests = [m.text.strip() for m in messages[:-1] if isinstance(m, HumanMessage)]
     topics += [" ".join(request.split()[:8]) for request in requests if request]
     parts = [f"The user's name is {name}."] if name else []
     if topics:
@@ -191,7 +187,7 @@ def _answer_tool_results(messages: Sequence[BaseMessage]) -> str:
     sentences = []
     for result in results:
         call = calls.get(result.tool_call_id) or ToolCall(name="calculation", args={}, id=None)
-        content = _text(result)
+        content = result.text
         if result.status == "error" or content.startswith("Error"):
             reason = content.removeprefix("Error:").strip()
             sentences.append(
@@ -226,7 +222,7 @@ def plan_reply(messages: Sequence[BaseMessage], tool_names: Sequence[str] = ()) 
     last = messages[-1]
     if isinstance(last, ToolMessage):
         return Plan(_answer_tool_results(messages))
-    prompt = _text(last).strip()
+    prompt = last.text.strip()
     if (previous := _summary_previous(prompt)) is not None:
         return Plan(_summarize(messages, previous))
     if (arithmetic := parse_arithmetic(prompt)) is not None:
@@ -307,7 +303,7 @@ def split_arguments(arguments: str) -> list[str]:
 
 
 def _count_words(messages: Sequence[BaseMessage]) -> int:
-    return sum(len(_text(m).split()) for m in messages)
+    return sum(len(m.text.split()) for m in messages)
 
 
 class OfflineChatModel(BaseChatModel):

@@ -31,10 +31,11 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamMode
 
 from bench.model_server import TOKEN_PATTERN, bench_prompt
-from client.devserver import DevServer
+from client.cli.render import PlainRenderer
 from client.events import MessageFinished, RunError, RunStarted, StateValues, TextDelta
-from client.render import PlainRenderer, message_text
-from client.session import ChatClient, ChatSession
+from client.remote.client import ChatClient
+from client.remote.session import RemoteChatSession
+from devtools.devserver import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "langgraph.json"
@@ -355,14 +356,14 @@ def _event_text(event: object) -> str:
     if isinstance(event, TextDelta):
         return event.text
     if isinstance(event, MessageFinished):
-        return message_text(event.message)
+        return event.message.text
     if isinstance(event, StateValues):
         return str(event.values.get("messages", ""))
     return ""
 
 
 async def stream_once(
-    session: ChatSession,
+    session: RemoteChatSession,
     *,
     tokens: int,
     rate: float,
@@ -371,7 +372,7 @@ async def stream_once(
     render: bool = False,
     keep_bytes: bool = False,
 ) -> RunTrace:
-    """Send one benchmark prompt through `ChatSession.send` and time what comes back.
+    """Send one benchmark prompt through `RemoteChatSession.send` and time what comes back.
 
     Exceptions are caught and reported in `RunTrace.error`, so a failed session does
     not stop a concurrent batch.

@@ -24,7 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.common import ModelServer, mean
-from client.session import ChatClient, ChatSession
+from client.remote.client import ChatClient
+from client.remote.session import RemoteChatSession
 
 FLATNESS_TARGET = 1.5
 """Max/min prompt tokens over turns 10-60 that a trigger must stay under."""
@@ -47,13 +48,13 @@ _WORDS = ("apple", "river", "violin", "copper", "meadow", "lantern", "harbor", "
 _TAIL_FROM = 10
 
 
-async def _new_session(chat: ChatClient) -> ChatSession:
+async def _new_session(chat: ChatClient) -> RemoteChatSession:
     thread = await chat.create_thread(graph_id="chatbot")
     return await chat.session("chatbot", thread_id=thread.thread_id)
 
 
 async def _converse(
-    session: ChatSession, tag: str, turns: int, context: dict[str, Any] | None
+    session: RemoteChatSession, tag: str, turns: int, context: dict[str, Any] | None
 ) -> int:
     errors = 0
     for turn in range(1, turns + 1):

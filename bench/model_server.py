@@ -1,6 +1,6 @@
 """The benchmarks' model: the scripted OpenAI server, in its own process, with a clock.
 
-Runs `tests.support.fake_openai.FakeOpenAI` with a responder that reads a benchmark
+Runs `devtools.fake_openai.FakeOpenAI` with a responder that reads a benchmark
 prompt from the last user message, ``bench n=<tokens> rate=<tokens/s> id=<nonce>``, and
 answers with ``n`` tokens ``<nonce>.<i> `` emitted ``1/rate`` seconds apart (rate 0: no
 pacing). Any other prompt gets the offline model's answer (the fake's default fallback).
@@ -34,7 +34,7 @@ from typing import Any, cast
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from tests.support.fake_openai import ChatRequest, FakeOpenAI, Reply, offline_responder
+from devtools.fake_openai import ChatRequest, FakeOpenAI, Reply, offline_responder
 
 __all__ = ["TOKEN_PATTERN", "Recorder", "bench_prompt", "main", "token_text"]
 

@@ -1,7 +1,7 @@
 """The five benchmarks. Each returns plain JSON-able results; `bench.report` formats them.
 
 1. `latency`: time to first token, split into its stages, and per-token delay, for the
-   baseline `ChatOpenAI.astream` and for `langgraph dev` + `ChatSession` in `messages`,
+   baseline `ChatOpenAI.astream` and for `langgraph dev` + `RemoteChatSession` in `messages`,
    `messages-tuple` and `values` modes.
 2. `wire`: run-stream bytes and client CPU per token, legacy `messages` vs
    `messages-tuple`, at several reply lengths; checks the rendered output is identical.
@@ -45,9 +45,10 @@ from bench.common import (
     stream_once,
 )
 from bench.model_server import TOKEN_PATTERN, bench_prompt
+from client.cli.render import PlainRenderer
 from client.decode import StreamDecoder
-from client.render import PlainRenderer
-from client.session import ChatClient, ChatSession
+from client.remote.client import ChatClient
+from client.remote.session import RemoteChatSession
 
 MS = 1000.0
 
@@ -82,7 +83,7 @@ SMOKE = Sizes(
 )
 
 
-async def new_session(chat: ChatClient, assistant: str = "chatbot") -> ChatSession:
+async def new_session(chat: ChatClient, assistant: str = "chatbot") -> RemoteChatSession:
     """Open a session on a thread created now, so `send` makes no extra request."""
     thread = await chat.create_thread(graph_id=assistant)
     return await chat.session(assistant, thread_id=thread.thread_id)
@@ -202,9 +203,13 @@ WIRE_MODES: tuple[StreamMode, ...] = ("messages", "messages-tuple")
 
 
 async def _bare_once(
-    chat: ChatClient, session: ChatSession, tokens: int, mode: StreamMode, counter: WireCounter
+    chat: ChatClient,
+    session: RemoteChatSession,
+    tokens: int,
+    mode: StreamMode,
+    counter: WireCounter,
 ) -> tuple[int, float, int]:
-    """Stream the prompt with bare `sdk.runs.stream` (same options as `ChatSession`).
+    """Stream the prompt with bare `sdk.runs.stream` (same options as `RemoteChatSession`).
 
     Returns:
         Stream parts, client CPU seconds and run-stream bytes.
@@ -233,7 +238,7 @@ async def wire(
 ) -> dict[str, Any]:
     """Benchmark 2: bytes and client CPU per reply length, legacy vs tuple.
 
-    Each cell runs twice: through `ChatSession` + `PlainRenderer` ("client") and with a
+    Each cell runs twice: through `RemoteChatSession` + `PlainRenderer` ("client") and with a
     bare `async for` over `sdk.runs.stream` ("bare SDK"), on fresh threads.
 
     Returns the results and, under ``"recordings"``, the raw SSE bytes of the
@@ -316,8 +321,8 @@ async def record(chat: ChatClient, counter: WireCounter, sizes: Sizes) -> dict[s
     return recordings
 
 
-async def _client_only(session: ChatSession, tokens: int, mode: StreamMode) -> float:
-    """Stream through `ChatSession` into a `PlainRenderer`, nothing else; return CPU s."""
+async def _client_only(session: RemoteChatSession, tokens: int, mode: StreamMode) -> float:
+    """Stream through `RemoteChatSession` into a `PlainRenderer`, nothing else; return CPU s."""
     renderer = PlainRenderer(io.StringIO(), io.StringIO())
     cpu0 = time.process_time()
     async for event in session.send(bench_prompt(tokens, 0, new_nonce()), stream_mode=mode):
@@ -489,7 +494,7 @@ async def concurrency(
             model.reset()
             gate = asyncio.Semaphore(20)
 
-            async def opened(gate: asyncio.Semaphore = gate) -> ChatSession:
+            async def opened(gate: asyncio.Semaphore = gate) -> RemoteChatSession:
                 async with gate:
                     return await new_session(chat)
 

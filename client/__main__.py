@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from client.entry import main
+from client.cli.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,7 +40,6 @@ from langchain_core.messages import (
     BaseMessage,
     BaseMessageChunk,
     message_chunk_to_message,
-    messages_from_dict,
 )
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.utils.json import parse_partial_json
@@ -61,6 +60,7 @@ from client.events import (
     TextDelta,
     ToolCallProgress,
 )
+from client.messages import message_from_dict
 
 __all__ = ["PartInput", "StreamDecoder"]
 
@@ -577,7 +577,7 @@ class StreamDecoder:
 
     def _text(self, live: _Live, text: str, out: list[StreamEvent]) -> None:
         live.text_len += len(text)
-        out.append(TextDelta(live.message_id, text, live.node, live.namespace))
+        out.append(TextDelta(live.message_id, text, live.node, live.namespace, live.role))
 
     def _observe_calls(
         self, live: _Live, calls: Iterable[Mapping[str, Any]], out: list[StreamEvent]
@@ -754,7 +754,7 @@ def _parse_args(raw: Any) -> dict[str, Any] | None:
 def _to_message(message: _Message) -> BaseMessage:
     """Return a message object (never a chunk) for a message dict or object."""
     if not isinstance(message, BaseMessage):
-        message = messages_from_dict([{"type": message.get("type"), "data": message}])[0]
+        message = message_from_dict(message)
     if isinstance(message, BaseMessageChunk):
         return message_chunk_to_message(message)
     return message

@@ -1,27 +1,17 @@
 """Typed client errors, and the one place that maps transport and API errors onto them.
 
-Every message is a single line fit to print as is, and every error class carries the
-CLI exit code that reports it, so callers never inspect status codes or httpx types.
+Every message is a single line fit to print as is, so callers never inspect status
+codes or httpx types. What a command line makes of them (exit codes, hints naming its
+flags) is `client.cli.exit_codes`'s business.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
 
 import httpx
 from langgraph_sdk import errors as sdk_errors
-
-EXIT_OK = 0
-EXIT_RUN_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_NOT_FOUND = 4
-EXIT_BUSY = 5
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
-"""128 + SIGPIPE: what a shell reports for a writer whose reader left (`yes | head -1`)."""
 
 
 def one_line(text: str) -> str:
@@ -31,8 +21,6 @@ def one_line(text: str) -> str:
 
 class ChatClientError(Exception):
     """Base class of every error the client raises on purpose."""
-
-    exit_code: ClassVar[int] = EXIT_RUN_FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(one_line(message))
@@ -46,17 +34,13 @@ class ChatClientError(Exception):
 class ServerUnreachable(ChatClientError):
     """Nothing answers at the server URL."""
 
-    exit_code = EXIT_UNREACHABLE
-
     def __init__(self, url: str) -> None:
         self.url = url
-        super().__init__(f"no LangGraph server at {url} — start one with `make dev`")
+        super().__init__(f"no LangGraph server at {url}")
 
 
 class ConnectionLost(ChatClientError):
     """The server stopped answering in the middle of a request or stream."""
-
-    exit_code = EXIT_UNREACHABLE
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
@@ -92,20 +76,16 @@ class StreamLost(ConnectionLost):
 class NotALangGraphServer(ChatClientError):
     """Something answers at the URL, but not the LangGraph API."""
 
-    exit_code = EXIT_UNREACHABLE
-
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
         super().__init__(
             f"{url} is not a LangGraph server (listing assistants failed: "
-            f"{detail or 'unexpected answer'}); check --url"
+            f"{detail or 'unexpected answer'})"
         )
 
 
 class BrokenStream(ChatClientError):
     """The server's event stream could not be parsed."""
-
-    exit_code = EXIT_UNREACHABLE
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
@@ -115,20 +95,13 @@ class BrokenStream(ChatClientError):
 class AuthenticationFailed(ChatClientError):
     """The server refused the API key (HTTP 401 or 403)."""
 
-    exit_code = EXIT_UNREACHABLE
-
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
-        super().__init__(
-            f"the server at {url} refused the request ({detail}); "
-            "pass --api-key or set LANGGRAPH_API_KEY"
-        )
+        super().__init__(f"the server at {url} refused the request ({detail})")
 
 
 class NotFound(ChatClientError):
     """Something the request named does not exist on the server."""
-
-    exit_code = EXIT_NOT_FOUND
 
 
 class AssistantNotFound(NotFound):
@@ -154,8 +127,6 @@ class ThreadNotFound(NotFound):
 class ThreadBusy(ChatClientError):
     """A run is still in progress on the thread."""
 
-    exit_code = EXIT_BUSY
-
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id
         where = f" ({thread_id})" if thread_id else ""
@@ -166,8 +137,6 @@ class ThreadBusy(ChatClientError):
 
 class InvalidInput(ChatClientError):
     """The request is malformed: an empty message, bad context, a rejected payload."""
-
-    exit_code = EXIT_USAGE
 
 
 class ServerError(ChatClientError):

@@ -51,6 +51,8 @@ class TextDelta:
     text: str
     node: str | None = None
     namespace: Namespace = ()
+    role: str = "ai"
+    """The message's role, as its `MessageStarted` said (`ai`, `tool`, `human`)."""
     kind: Literal["text_delta"] = "text_delta"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_sync_client
 
-from client.errors import EXIT_BROKEN_PIPE
+from client.cli.exit_codes import EXIT_BROKEN_PIPE
 from tests.integration._helpers import LONG_COUNT
 
 pytestmark = pytest.mark.server

@@ -17,8 +17,9 @@ import pexpect
 import pytest
 from langgraph_sdk import get_sync_client
 
-from client.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, InvalidInput
-from client.session import ChatClient
+from client.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
+from client.errors import InvalidInput
+from client.remote.client import ChatClient
 from client.threads import conversation_thread_id
 from tests.integration._helpers import (
     ARGS_PROGRESSION,

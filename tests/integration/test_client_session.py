@@ -23,9 +23,10 @@ from client.events import (
     StreamEvent,
     TextDelta,
 )
-from client.multiuser import MultiUserChat
-from client.session import ChatClient, Reply
+from client.remote.client import ChatClient
+from client.remote.multiuser import MultiUserChat
 from client.threads import conversation_thread_id
+from client.values import Reply
 from tests.integration._helpers import (
     ARGS_PROGRESSION,
     LONG_COUNT,

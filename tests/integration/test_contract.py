@@ -19,8 +19,8 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIStatusError
 from langgraph_sdk.schema import StreamPart
 
-from client.devserver import DevServer
-from tests.support.fake_openai import FakeOpenAI
+from devtools.devserver import DevServer
+from devtools.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.server
 

@@ -27,7 +27,7 @@ import httpx
 import pexpect
 import pytest
 
-from client.ports import LOOPBACK, bind_loopback, bound_port, free_port
+from devtools.ports import LOOPBACK, bind_loopback, bound_port, free_port
 from tests.integration._helpers import LONG_COUNT
 from tests.support.devserver import REPO_ROOT, SLOW_ENOUGH_TO_CANCEL
 
@@ -37,7 +37,7 @@ MARK = "LGCHAT_MAKE_TARGETS_TEST"
 PROMPT = "You: "
 NOISE = re.compile(r"changes? detected")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-DEV = [sys.executable, "-m", "client.devserver", "dev"]
+DEV = [sys.executable, "-m", "devtools.devserver", "dev"]
 FLUSH_INTERVAL = 10.0
 """langgraph dev writes its thread rows to `.langgraph_api/` every 10 s."""
 

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from client.devserver import DevServer
 from client.events import RunEnded, RunError, StreamEvent, TextDelta, ToolCallProgress
-from client.session import ChatClient, ChatSession, Reply
-from tests.support.devserver import CONFIG, dev_server_env
-from tests.support.fake_openai import (
+from client.remote.client import ChatClient
+from client.session import ChatSession
+from client.values import Reply
+from devtools.devserver import DevServer
+from devtools.fake_openai import (
     CutConnection,
     FakeOpenAI,
     Fault,
@@ -27,7 +28,8 @@ from tests.support.fake_openai import (
     Stall,
     ToolCallReply,
 )
-from tests.support.fake_openai import Reply as Scripted
+from devtools.fake_openai import Reply as Scripted
+from tests.support.devserver import CONFIG, dev_server_env
 
 pytestmark = pytest.mark.server
 

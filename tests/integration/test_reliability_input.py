@@ -1,6 +1,6 @@
 """Bad input and bad servers: one clear line and an exit code, or a typed error; never a traceback.
 
-The CLI runs in-process (`client.cli.main`), so each case costs no process start. Input
+The CLI runs in-process (`client.cli.app.main`), so each case costs no process start. Input
 is checked before any request, so none of these cases reaches a run or touches a thread.
 """
 
@@ -18,18 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from client import cli
-from client.errors import (
-    EXIT_NOT_FOUND,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-    BrokenStream,
-    InvalidInput,
-    NotALangGraphServer,
-)
-from client.session import MAX_MESSAGE_CHARS, ChatClient, validate_message
-from tests.support.fake_openai import FakeOpenAI
-from tests.support.ports import LOOPBACK, bind_loopback, bound_port, free_port
+from client.cli import app as cli
+from client.cli.exit_codes import EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE
+from client.errors import BrokenStream, InvalidInput, NotALangGraphServer
+from client.inputs import MAX_MESSAGE_CHARS, validate_message
+from client.remote.client import ChatClient
+from devtools.fake_openai import FakeOpenAI
+from devtools.ports import LOOPBACK, bind_loopback, bound_port, free_port
 
 pytestmark = pytest.mark.server
 

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from client.events import RunStarted, TextDelta
-from client.session import ChatClient, Reply
+from client.remote.client import ChatClient
 from client.threads import conversation_thread_id
+from client.values import Reply
 from tests.integration._helpers import count_reply
 
 pytestmark = pytest.mark.server

@@ -15,7 +15,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from client.errors import ThreadBusy
 from client.events import StreamEvent, TextDelta
-from client.session import ChatClient, Reply
+from client.remote.client import ChatClient
+from client.values import Reply
 from tests.integration._helpers import count_reply
 
 pytestmark = pytest.mark.server

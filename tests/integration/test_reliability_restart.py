@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from client.devserver import DevServer
-from client.session import ChatClient
+from client.remote.client import ChatClient
+from devtools.devserver import DevServer
 from tests.support.devserver import CONFIG
 
 pytestmark = pytest.mark.server

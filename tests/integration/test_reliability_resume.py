@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from client.devserver import DevServer
 from client.errors import StreamLost
 from client.events import MessageFinished, RunEnded, RunStarted, StreamEvent, StreamResumed
-from client.resume import ResumePolicy
-from client.session import ChatClient, Reply
-from tests.support.fake_openai import FakeOpenAI, ToolCallReply
-from tests.support.fake_openai import Reply as Scripted
+from client.remote.client import ChatClient
+from client.remote.resume import ResumePolicy
+from client.values import Reply
+from devtools.devserver import DevServer
+from devtools.fake_openai import FakeOpenAI, ToolCallReply
+from devtools.fake_openai import Reply as Scripted
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.server

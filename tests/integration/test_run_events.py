@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from client.devserver import DevServer
-from client.local import LocalRuntime
-from client.session import ChatClient
+from client.cli.graphs import project_graphs
+from client.local.runtime import LocalRuntime
+from client.remote.client import ChatClient
+from devtools.devserver import DevServer
+from devtools.fake_openai import FakeOpenAI, ToolCallReply
+from devtools.fake_openai import Reply as Scripted
 from tests.integration._helpers import MULTIPLY
-from tests.support.fake_openai import FakeOpenAI, ToolCallReply
-from tests.support.fake_openai import Reply as Scripted
 from tests.support.proxy import FaultProxy
 from tests.support.turns import TURN_MODES, kinds_after_cancel, turn_shape
 
@@ -55,7 +56,7 @@ async def test_every_turn_streams_only_what_it_added_remote_and_local(
 
         # One thread per mode combination, all at once: the server runs them together.
         remote_turns = await asyncio.gather(*(remote(modes) for modes in TURN_MODES))
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         local_turns = [await _turns(await runtime.session("agent"), modes) for modes in TURN_MODES]
 
     for modes, remote_shapes, local_shapes in zip(

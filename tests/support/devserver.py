@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from client.devserver import DevServer
-from tests.support.fake_openai import FakeOpenAI
+from devtools.devserver import DevServer
+from devtools.fake_openai import FakeOpenAI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "langgraph.json"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from tests.support.ports import LOOPBACK, bind_loopback, bound_port
+from devtools.ports import LOOPBACK, bind_loopback, bound_port
 
 _SSE_MARKER = b"text/event-stream"
 _CHUNK = 65536

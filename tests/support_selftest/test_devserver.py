@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client.devserver import (
+from devtools.devserver import (
     DevServer,
     DevServerError,
     _default_model,

@@ -28,7 +28,7 @@ from langchain_core.utils.json import parse_partial_json
 from langchain_openai import ChatOpenAI
 from pydantic import Field
 
-from tests.support.fake_openai import (
+from devtools.fake_openai import (
     ORPHAN_TOOL_MESSAGE,
     UNANSWERED_TOOL_CALLS,
     CutConnection,

@@ -3,7 +3,7 @@
 Also bad arguments, a message from stdin, and Ctrl-C while Python imports.
 
 Servers here are tiny stubs on free loopback ports; the CLI runs in-process
-(`client.cli.main`) where a process start adds nothing, and as a real subprocess where
+(`client.cli.app.main`) where a process start adds nothing, and as a real subprocess where
 the process itself is under test (stdin, signals).
 """
 
@@ -26,11 +26,13 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from client import cli
-from client.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE, InvalidInput
-from client.local import DATA_DIR_ENV, LocalRuntime
-from client.ports import free_port
-from client.session import ChatClient
+from client.cli import app as cli
+from client.cli.exit_codes import EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE
+from client.cli.graphs import project_graphs
+from client.errors import InvalidInput
+from client.local.runtime import DATA_DIR_ENV, LocalRuntime
+from client.remote.client import ChatClient
+from devtools.ports import free_port
 from tests.support.stub_http import serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
@@ -215,7 +217,7 @@ def test_send_with_an_empty_stdin_is_an_empty_message() -> None:
 
 
 def test_local_runtime_accepts_a_str_data_dir(tmp_path: Path) -> None:
-    runtime = LocalRuntime(str(tmp_path))
+    runtime = LocalRuntime(str(tmp_path), graphs=project_graphs())
     assert runtime.data_dir == tmp_path
 
 

@@ -18,11 +18,8 @@ import httpx
 import pytest
 from langgraph_sdk import errors as sdk_errors
 
+from client.cli.exit_codes import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE, exit_code
 from client.errors import (
-    EXIT_BUSY,
-    EXIT_NOT_FOUND,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
     AssistantNotFound,
     AuthenticationFailed,
     ConnectionLost,
@@ -36,7 +33,7 @@ from client.errors import (
     to_client_error,
     translate_errors,
 )
-from client.ports import free_port
+from devtools.ports import free_port
 from tests.support.stub_http import serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
@@ -176,13 +173,13 @@ def test_errors_map_to_typed_one_line_errors(
 
 
 def test_exit_codes_by_error_type() -> None:
-    assert ServerUnreachable(URL).exit_code == EXIT_UNREACHABLE
-    assert AssistantNotFound("x", ["agent"]).exit_code == EXIT_NOT_FOUND
+    assert exit_code(ServerUnreachable(URL)) == EXIT_UNREACHABLE
+    assert exit_code(AssistantNotFound("x", ["agent"])) == EXIT_NOT_FOUND
     assert str(AssistantNotFound("x", ["agent", "chatbot"])) == (
         "no assistant 'x' on this server; available: agent, chatbot"
     )
-    assert ThreadBusy(None).exit_code == EXIT_BUSY
-    assert InvalidInput("empty").exit_code == EXIT_USAGE
+    assert exit_code(ThreadBusy(None)) == EXIT_BUSY
+    assert exit_code(InvalidInput("empty")) == EXIT_USAGE
 
 
 def test_translate_errors_keeps_the_cause_and_ignores_other_errors() -> None:
@@ -196,7 +193,7 @@ def test_translate_errors_keeps_the_cause_and_ignores_other_errors() -> None:
 async def test_client_pool_has_no_connection_cap_by_default() -> None:
     # Each streaming session holds a connection for its whole run; httpx's default cap
     # of 100 would fail the 101st concurrent user with a pool timeout.
-    from client.session import ChatClient
+    from client.remote.client import ChatClient
 
     async with ChatClient(URL) as unlimited, ChatClient(URL, max_connections=7) as capped:
         assert unlimited.sdk.http.client._transport._pool._max_connections == sys.maxsize  # type: ignore[attr-defined]

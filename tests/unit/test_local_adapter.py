@@ -15,7 +15,6 @@ from langgraph.graph import START, MessagesState, StateGraph
 
 from agent import agent, chatbot
 from agent.offline import OfflineChatModel
-from client.adapter import astream_events, local_modes, stream_events
 from client.errors import InvalidInput
 from client.events import (
     CustomEvent,
@@ -31,7 +30,8 @@ from client.events import (
     ToolCallProgress,
     to_json,
 )
-from client.local import thread_config
+from client.local.adapter import astream_events, local_modes, stream_events
+from client.local.runtime import thread_config
 
 MULTIPLY = {"messages": [{"role": "user", "content": "Multiply 2 and 3"}]}
 ALL_MODES = ("messages-tuple", "updates", "values", "custom")

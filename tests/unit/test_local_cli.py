@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pexpect
 
-from client.errors import EXIT_BROKEN_PIPE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
-from client.local import DATA_DIR_ENV, DB_NAME
+from client.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from client.local.runtime import DATA_DIR_ENV, DB_NAME
 from client.threads import conversation_thread_id
 
 LGCHAT = Path(sys.executable).with_name("lgchat")

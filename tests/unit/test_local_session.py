@@ -14,9 +14,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agent.models import load_chat_model
+from client.cli.graphs import project_graphs
 from client.errors import ThreadNotFound
 from client.events import NodeUpdate, RunEnded, TextDelta
-from client.local import (
+from client.local.runtime import (
     DATA_DIR_ENV,
     DB_NAME,
     LocalRuntime,
@@ -45,11 +46,11 @@ def test_default_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 async def test_sqlite_threads_outlive_the_runtime(tmp_path: Path) -> None:
-    async with LocalRuntime(tmp_path) as runtime:
+    async with LocalRuntime(tmp_path, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot", user_id="lance")
         assert (await session.reply("hi! I'm Lance")).status == "success"
     assert (tmp_path / DB_NAME).exists()
-    async with LocalRuntime(tmp_path) as runtime:
+    async with LocalRuntime(tmp_path, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot", user_id="lance")
         reply = await session.reply("what's my name?")
         assert reply.text == "Your name is Lance."
@@ -60,14 +61,14 @@ async def test_sqlite_threads_outlive_the_runtime(tmp_path: Path) -> None:
 
 
 async def test_memory_runtime_writes_no_file(tmp_path: Path) -> None:
-    async with LocalRuntime(tmp_path, memory=True) as runtime:
+    async with LocalRuntime(tmp_path, memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("agent")
         assert (await session.reply("Multiply 2 and 3")).text.endswith("is 6.")
     assert not (tmp_path / DB_NAME).exists()
 
 
 async def test_node_vs_token_switch() -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot", stream_tokens=False)
         nodes = await session.reply("count to 3")
         assert not any(isinstance(e, TextDelta) and len(e.text) < 3 for e in nodes.events)
@@ -96,7 +97,7 @@ async def test_breaking_out_cancels_the_run_cleanly(tmp_path: Path, closing: boo
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, context: problems.append(context))
     try:
-        async with LocalRuntime(tmp_path) as runtime:
+        async with LocalRuntime(tmp_path, graphs=project_graphs()) as runtime:
             session = await runtime.session("chatbot", user_id="lance")
             assert (await session.reply("hi! I'm Lance")).status == "success"
             with warnings.catch_warnings(record=True) as caught:
@@ -126,7 +127,7 @@ async def test_breaking_out_cancels_the_run_cleanly(tmp_path: Path, closing: boo
 
 
 async def test_cancel_ends_the_run_cancelled() -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot")
         statuses = []
         async for event in session.send("count to 100"):
@@ -139,7 +140,7 @@ async def test_cancel_ends_the_run_cancelled() -> None:
 
 
 async def test_messages_mode_never_streams_the_summarizer() -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot")
         window = {"summarize_after": 2, "keep_last": 1}
         await session.reply("hi! I'm Lance", context=window)
@@ -154,7 +155,7 @@ async def test_messages_mode_never_streams_the_summarizer() -> None:
 
 @pytest.mark.parametrize("modes", TURN_MODES, ids=",".join)
 async def test_each_turn_streams_only_what_it_added(modes: tuple[str, ...]) -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("agent")
         turns = []
         for _ in range(3):
@@ -176,7 +177,7 @@ async def test_no_token_reaches_the_consumer_after_cancel(monkeypatch: pytest.Mo
     # Ctrl-C does: the signal handler cancels between two tokens. (The model is built
     # once per process, so its delay is set on it.)
     monkeypatch.setattr(load_chat_model("offline"), "delay", 0.01)
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("chatbot")
         # After the first token, 0.002 s more: the consumer is now waiting for the next.
         after_cancel = await kinds_after_cancel(session, "count to 200", settle=0.002)

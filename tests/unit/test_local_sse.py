@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from httpx_sse import aconnect_sse
 
-from client.sse_example import DONE, create_app, sse_event
+from examples.sse_app import DONE, create_app, sse_event
 
 
 def test_sse_event_splits_lines() -> None:

@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, RemoveMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent import chatbot, memory
 from agent.context import Context
+from agent.window import ConversationWindow
+from client.cli.graphs import project_graphs
+from client.cli.render import PlainRenderer
 from client.events import MessageStarted, RunEnded, RunError, StreamEvent, TextDelta
-from client.local import LocalRuntime, thread_config
-from client.render import PlainRenderer
-from client.replay import Recording
-from client.tokens import (
+from client.local.replay import Recording
+from client.local.runtime import LocalRuntime, thread_config
+from client.local.tokens import (
     StreamFailed,
     Token,
     TokenStream,
@@ -27,7 +29,6 @@ from client.tokens import (
     texts,
     with_node_headers,
 )
-from client.window import ConversationWindow
 from tests.unit.test_local_session import settle
 
 
@@ -142,7 +143,7 @@ async def test_batch_of_token_texts() -> None:
 
 
 async def test_record_then_replay_without_a_model(tmp_path: Path) -> None:
-    async with LocalRuntime(memory=True) as runtime:
+    async with LocalRuntime(memory=True, graphs=project_graphs()) as runtime:
         session = await runtime.session("agent")
         recording = Recording()
         live = [e async for e in recording.record(session.send("Multiply 2 and 3"))]
@@ -198,3 +199,13 @@ async def test_breaking_out_of_a_token_stream_stops_the_run() -> None:
     assert [m.type for m in state.values["messages"]] == ["human"]
     again = stream_tokens(graph, user("count to 2"), config)
     assert [t.text async for t in again] == ["1", " 2"]
+
+
+def test_the_window_knows_the_token_budget() -> None:
+    window = ConversationWindow.of(summarize_after=6, keep_last=2, max_prompt_tokens=100)
+    assert window.max_prompt_tokens == 100
+    assert window.run_context() == {"summarize_after": 6, "keep_last": 2, "max_prompt_tokens": 100}
+    turn = [HumanMessage("hi", id="h"), AIMessage("hello", id="a")]
+    assert not window.should_summarize(turn)
+    assert not window.should_summarize(turn, prompt_tokens=100)
+    assert window.should_summarize(turn, prompt_tokens=101)

@@ -27,7 +27,7 @@ from agent import memory, models, prompts
 from agent.chatbot import builder as chatbot_builder
 from agent.context import Context
 from agent.offline import OfflineChatModel
-from tests.support.fake_openai import sequence_error
+from devtools.fake_openai import sequence_error
 
 SUMMARY_PROMPTS = ("Create a summary", "This is summary")
 

@@ -12,6 +12,15 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from rich.console import Console
 
+from client.cli.render import (
+    JsonRenderer,
+    PlainRenderer,
+    RichRenderer,
+    format_tool_call,
+    make_renderer,
+    render_all,
+    transcript_lines,
+)
 from client.decode import StreamDecoder
 from client.events import (
     CustomEvent,
@@ -26,15 +35,6 @@ from client.events import (
     StreamResumed,
     TextDelta,
     ToolCallProgress,
-)
-from client.render import (
-    JsonRenderer,
-    PlainRenderer,
-    RichRenderer,
-    format_tool_call,
-    make_renderer,
-    render_all,
-    transcript_lines,
 )
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"

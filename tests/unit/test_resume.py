@@ -1,4 +1,4 @@
-"""`client.resume`: the replay cursor, the backoff policy and the event-stream guard."""
+"""`client.remote.resume`: the replay cursor, the backoff policy and the event-stream guard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 from langgraph_sdk.schema import StreamPart
 
-from client.resume import REPLAY_ALL, ReplayCursor, ResumePolicy, guard_event_streams
+from client.remote.resume import REPLAY_ALL, ReplayCursor, ResumePolicy, guard_event_streams
 
 
 def part(event_id: str | None, token: str, event: str = "messages") -> StreamPart:

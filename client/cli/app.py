@@ -1,7 +1,7 @@
 """`lgchat`: chat with a LangGraph deployment from the terminal.
 
-A thin layer over `client.session` (requests), `client.render` (output) and
-`client.demo`. Errors are one line on stderr and a documented exit code, never a
+A thin layer over `client.remote.session` (requests), `client.cli.render` (output) and
+`client.cli.demo`. Errors are one line on stderr and a documented exit code, never a
 traceback.
 """
 
@@ -17,37 +17,33 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from client.demo import run_demo
-from client.errors import (
+from client.cli.demo import run_demo
+from client.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUN_FAILED,
-    ChatClientError,
-    InvalidInput,
+    describe,
+    exit_code,
 )
-from client.events import CustomEvent, RunEnded, RunStatus, StreamEvent
-from client.render import Renderer, make_renderer, transcript_lines
-from client.session import (
-    DEFAULT_STREAM_MODES,
-    DEFAULT_URL,
-    STREAM_MODES,
-    ChatClient,
-    ChatSession,
-    parse_stream_modes,
-    validate_message,
-)
+from client.cli.render import Renderer, make_renderer, transcript_lines
+from client.cli.streaming import stream_reply
+from client.errors import ChatClientError, InvalidInput
+from client.events import RunStatus
+from client.inputs import DEFAULT_STREAM_MODES, STREAM_MODES, parse_stream_modes, validate_message
+from client.remote.client import DEFAULT_URL, ChatClient
+from client.session import ChatSession
 from client.threads import new_conversation_id
 
 if TYPE_CHECKING:
-    from client.local import LocalChatSession, LocalRuntime
+    from client.local.runtime import LocalRuntime
 
 EPILOG = """\
 exit codes:
@@ -238,10 +234,12 @@ def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
         return ChatClient(args.url, args.api_key)
     if args.command not in LOCAL_COMMANDS:
         raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
-    from client.local import LocalRuntime, load_project_env  # the graphs: only when needed
+    # The graphs and the langgraph runtime: imported only when needed.
+    from client.cli.graphs import project_graphs
+    from client.local.runtime import LocalRuntime, load_project_env
 
     load_project_env()  # the same settings as `langgraph dev` in this directory
-    return LocalRuntime(args.data_dir, memory=args.memory)
+    return LocalRuntime(args.data_dir, memory=args.memory, graphs=project_graphs())
 
 
 def _remote(args: argparse.Namespace) -> ChatClient:
@@ -252,7 +250,7 @@ def _remote(args: argparse.Namespace) -> ChatClient:
 
 async def _open_session(
     client: ChatClient | LocalRuntime, args: argparse.Namespace, *, new: bool = False
-) -> ChatSession | LocalChatSession:
+) -> ChatSession:
     modes = parse_stream_modes(args.mode) if args.mode else DEFAULT_STREAM_MODES
     if args.thread:
         if args.user or args.conversation:
@@ -264,124 +262,6 @@ async def _open_session(
     return await client.session(
         args.assistant, user_id=args.user, conversation_id=conversation, stream_mode=modes
     )
-
-
-class _CtrlCCancels:
-    """While active, Ctrl-C cancels the session's run on the server.
-
-    A second Ctrl-C stops waiting for the server to confirm: `forced` turns True and
-    the task streaming the reply is cancelled.
-    """
-
-    def __init__(self, session: ChatSession | LocalChatSession) -> None:
-        self.session = session
-        self.presses = 0
-        self._loop = asyncio.get_running_loop()
-        self._streaming = asyncio.current_task()
-        self._cancels: set[asyncio.Task[bool]] = set()
-        self._installed = False
-
-    @property
-    def forced(self) -> bool:
-        """Return True once Ctrl-C was pressed twice."""
-        return self.presses >= 2
-
-    def _on_sigint(self) -> None:
-        self.presses += 1
-        if self.presses == 1:
-            task = self._loop.create_task(self.session.cancel())
-            self._cancels.add(task)  # held so it is not garbage-collected mid-request
-            task.add_done_callback(self._cancels.discard)
-        elif self._streaming is not None:
-            self._streaming.cancel()
-
-    def __enter__(self) -> Self:
-        # Without signal support (not the main thread, Windows) Ctrl-C stays the default.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            self._loop.add_signal_handler(signal.SIGINT, self._on_sigint)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._installed:
-            self._loop.remove_signal_handler(signal.SIGINT)
-
-
-async def stream_reply(
-    session: ChatSession | LocalChatSession,
-    text: str,
-    renderer: Renderer,
-    *,
-    stream_mode: str | Sequence[str] | None = None,
-    context: Mapping[str, Any] | None = None,
-    events: AsyncIterator[StreamEvent] | None = None,
-) -> RunStatus:
-    """Stream one reply through `renderer`, with Ctrl-C cancelling the run.
-
-    Args:
-        session: The session the run belongs to.
-        text: The message to send.
-        renderer: Draws the events.
-        stream_mode: Stream modes for the run.
-        context: Run context.
-        events: A stream of the session's to render instead of sending `text`
-            (`ChatSession.join`).
-
-    Returns:
-        How the run ended.
-    """
-    status: RunStatus = "success"
-    reader_gone = False
-    custom_events = 0
-    with _CtrlCCancels(session) as ctrl_c:
-        if events is None:
-            events = session.send(text, stream_mode=stream_mode, context=context)
-        try:
-            async for event in events:
-                try:
-                    renderer.render(event)
-                    # Flushed per event: a reader that left is noticed at once, while
-                    # the run can still be cancelled, not when a buffer fills.
-                    sys.stdout.flush()
-                except BrokenPipeError:
-                    reader_gone = True
-                    # Nobody reads the reply any more: stop the run on the server
-                    # rather than leave it streaming to no one (runs keep going when
-                    # their client disconnects, so that a dropped stream can rejoin).
-                    await session.cancel()
-                    raise
-                if isinstance(event, RunEnded):
-                    status = event.status
-                elif isinstance(event, CustomEvent):
-                    custom_events += 1
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not ctrl_c.forced or current is None:
-                raise
-            current.uncancel()  # Our own second Ctrl-C: stop waiting, keep going.
-            renderer.render(RunEnded(None, "cancelled"))
-            status = "cancelled"
-        finally:
-            # Closed here, not when asyncio shuts its generators down after the
-            # command, which would find the stream still in use.
-            await _aclose(events)
-            if not reader_gone:
-                renderer.close()
-    modes = parse_stream_modes(stream_mode) if stream_mode else session.stream_mode
-    if set(modes) == {"custom"} and not custom_events and status == "success":
-        # Otherwise the run prints nothing at all, which looks like a hang or a bug.
-        print(
-            "lgchat: note: no custom events came: no node of this run wrote to its stream "
-            "writer (--mode custom shows only those)",
-            file=sys.stderr,
-        )
-    return status
-
-
-async def _aclose(events: AsyncIterator[StreamEvent]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _exit_code(status: RunStatus) -> int:
@@ -489,7 +369,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         if isinstance(client, ChatClient):
             ok = await run_demo(client, _renderer_factory(args))
         else:
-            from client.local_demo import run_local_demo
+            from client.cli.local_demo import run_local_demo
 
             ok = await run_local_demo(client, _renderer_factory(args), json_lines=args.json)
     return EXIT_OK if ok else EXIT_RUN_FAILED
@@ -508,9 +388,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
 class Repl:
     """The `lgchat chat` loop's commands; reading input stays with `run_chat`."""
 
-    def __init__(
-        self, session: ChatSession | LocalChatSession, args: argparse.Namespace, console: Console
-    ) -> None:
+    def __init__(self, session: ChatSession, args: argparse.Namespace, console: Console) -> None:
         """Chat through `session`, drawing on `console`."""
         self.session = session
         self.args = args
@@ -622,7 +500,7 @@ def run_chat(args: argparse.Namespace) -> int:
                     console.print()
                     break
                 except ChatClientError as error:
-                    err.print(Text(f"Error: {error}", style="bold red"), soft_wrap=True)
+                    err.print(Text(f"Error: {describe(error)}", style="bold red"), soft_wrap=True)
                 except KeyboardInterrupt:
                     # Pressed again while this line is drawn: the same, not an exit.
                     with contextlib.suppress(KeyboardInterrupt):
@@ -643,8 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a reader that left is reported here, not at exit
         return code
     except ChatClientError as error:
-        print(f"lgchat: error: {error}", file=sys.stderr)
-        return error.exit_code
+        print(f"lgchat: error: {describe(error)}", file=sys.stderr)
+        return exit_code(error)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:

@@ -50,7 +50,7 @@ from client.events import (
     ToolCallProgress,
     to_json,
 )
-from client.session import is_assistant_role
+from client.messages import is_assistant_role
 
 SUMMARY_KEY = "summary"
 
@@ -95,11 +95,6 @@ def format_tool_call(call_id: str | None, name: str | None, args: dict[str, Any]
     return f"Tool Call ID: {call_id}, Function: {name}, Arguments: {args}"
 
 
-def message_text(message: BaseMessage) -> str:
-    """Return a message's text content."""
-    return message.text if isinstance(message.content, list) else str(message.content)
-
-
 def _plain_value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return " ".join(text.split())  # one line, whatever the value holds
@@ -128,7 +123,7 @@ def transcript_lines(messages: Sequence[BaseMessage], summary: str = "") -> list
     """Return a stored conversation as lines in the same format as live output."""
     lines: list[str] = []
     for message in messages:
-        text = message_text(message)
+        text = message.text
         if message.type == "human":
             lines.append(f"Human: {text}")
         elif message.type == "ai":
@@ -313,7 +308,7 @@ class TranscriptRenderer(ABC):
         message, message_id = event.message, event.message_id
         role = self._role(message_id, message)
         if is_assistant_role(role):
-            text = message_text(message)
+            text = message.text
             if message_id not in self._texted and text:
                 self._on_text(message_id, text)  # Arrived whole, with no delta.
             self._show_final_tool_calls(message_id, message)
@@ -323,10 +318,10 @@ class TranscriptRenderer(ABC):
         elif role == "tool":
             self._settle()
             name = getattr(message, "name", None) or "tool"
-            self._line(f"Tool Result ({name}): {message_text(message)}", STYLE_TOOL_RESULT)
+            self._line(f"Tool Result ({name}): {message.text}", STYLE_TOOL_RESULT)
         elif role in ("human", "user") and self.show_input:
             self._settle()
-            self._line(f"Human: {message_text(message)}", STYLE_HUMAN)
+            self._line(f"Human: {message.text}", STYLE_HUMAN)
 
     def _show_final_tool_calls(self, message_id: str, message: BaseMessage) -> None:
         """Draw tool calls whose final arguments were never shown (whole messages)."""

@@ -22,7 +22,7 @@ Token accounting is deterministic so benchmarks can compare prompt sizes:
   carrying its name) and one per ``arguments`` fragment. Non-streaming
   responses report the same number as the equivalent stream.
 
-Run by hand with ``python -m tests.support.fake_openai --port N``; it serves
+Run by hand with ``python -m devtools.fake_openai --port N``; it serves
 on ``127.0.0.1`` with the fallback responder and logs one line per request.
 """
 
@@ -44,17 +44,21 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-import uvicorn
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+
+from devtools import require_dev_extra
+
+with require_dev_extra("devtools.fake_openai"):
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.types import Receive, Scope, Send
 
 from agent.offline import split_arguments, split_text
-from tests.support.ports import LOOPBACK, bind_loopback, bound_port
+from devtools.ports import LOOPBACK, bind_loopback, bound_port
 
 __all__ = [
     "BadRequest",

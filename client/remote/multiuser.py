@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.events import RunEnded, RunError, StreamEvent
-from client.session import (
-    DEFAULT_STREAM_MODES,
-    ChatClient,
-    ChatSession,
-    Reply,
-    validate_message,
-)
+from client.inputs import DEFAULT_STREAM_MODES, validate_message
+from client.remote.client import ChatClient
+from client.remote.session import RemoteChatSession
 from client.threads import DEFAULT_CONVERSATION, ConversationKey
+from client.values import Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +33,7 @@ class UserEvent:
 class MultiUserChat:
     """Many users chatting at once through one `ChatClient`.
 
-    Each (user, conversation) gets its own `ChatSession` on its own deterministic
+    Each (user, conversation) gets its own `RemoteChatSession` on its own deterministic
     thread, so users never share state and a user's conversation resumes across
     processes. A failure in one user's run ends only that user's stream (with
     `RunError` and `RunEnded(status="error")`).
@@ -45,13 +42,13 @@ class MultiUserChat:
     client: ChatClient
     assistant: str = "agent"
     stream_mode: Sequence[str] = DEFAULT_STREAM_MODES
-    _sessions: dict[ConversationKey, ChatSession] = field(default_factory=dict, repr=False)
+    _sessions: dict[ConversationKey, RemoteChatSession] = field(default_factory=dict, repr=False)
     _active: Counter[str] = field(default_factory=Counter, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def session_for(
         self, user_id: str, conversation_id: str = DEFAULT_CONVERSATION
-    ) -> ChatSession:
+    ) -> RemoteChatSession:
         """Return the user's session for this conversation (made once, then reused)."""
         key = ConversationKey(user_id, conversation_id, graph_id=self.assistant)
         async with self._lock:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from client.events import StreamEvent, to_json
-from client.session import message_from_dict
+from client.messages import message_from_dict
 
 _CLASSES: dict[str, type[Any]] = {
     cls.__dataclass_fields__["kind"].default: cls for cls in get_args(StreamEvent)

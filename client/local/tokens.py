@@ -23,17 +23,16 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
-from client.adapter import astream_events
 from client.errors import ChatClientError
 from client.events import (
     MessageFinished,
-    MessageStarted,
     Namespace,
     RunError,
     StreamEvent,
     TextDelta,
 )
-from client.session import is_assistant_role
+from client.local.adapter import astream_events
+from client.messages import is_assistant_role
 
 
 class StreamFailed(ChatClientError):
@@ -66,15 +65,10 @@ async def guard(events: AsyncIterable[StreamEvent]) -> AsyncGenerator[StreamEven
         StreamFailed: The run reported an error or the stream raised.
     """
     partial: list[str] = []
-    roles: dict[str, str] = {}
     error: RunError | None = None
     try:
         async for event in events:
-            if isinstance(event, MessageStarted):
-                roles[event.message_id] = event.role
-            elif isinstance(event, TextDelta) and is_assistant_role(
-                roles.get(event.message_id, "ai")
-            ):
+            if isinstance(event, TextDelta) and is_assistant_role(event.role):
                 partial.append(event.text)
             elif isinstance(event, RunError):
                 error = event
@@ -116,15 +110,11 @@ class TokenStream:
         return self._tokens()
 
     async def _tokens(self) -> AsyncIterator[Token]:
-        roles: dict[str, str] = {}
         # Closed with this generator, so a consumer that stops early stops the run now.
         async with contextlib.aclosing(guard(self._events)) as events:
             async for event in events:
-                if isinstance(event, MessageStarted):
-                    roles[event.message_id] = event.role
-                elif isinstance(event, TextDelta):
-                    role = roles.get(event.message_id, "ai")
-                    if event.text and is_assistant_role(role) and self._wanted(event.node):
+                if isinstance(event, TextDelta):
+                    if event.text and is_assistant_role(event.role) and self._wanted(event.node):
                         self._parts.append(event.text)
                         yield Token(event.text, event.node, event.message_id, event.namespace)
                 elif (
@@ -151,7 +141,7 @@ def stream_tokens(
     Args:
         graph: A compiled graph.
         graph_input: The run's input.
-        config: The run config, e.g. `client.local.thread_config(...)`.
+        config: The run config, e.g. `client.local.runtime.thread_config(...)`.
         node: Only this node's tokens; None means every node's.
         context: The run context.
     """

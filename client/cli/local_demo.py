@@ -19,16 +19,16 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
-from client.demo import RendererFactory, stream_run
-from client.local import LocalRuntime, thread_config
-from client.threads import new_conversation_id
-from client.tokens import (
+from client.cli.demo import RendererFactory, stream_run
+from client.local.runtime import LocalRuntime, thread_config
+from client.local.tokens import (
     StreamFailed,
     Token,
     TokenStream,
     stream_tokens,
     with_node_headers,
 )
+from client.threads import new_conversation_id
 
 DEMO_USER = "lance"
 GREETING = "hi! I'm Lance"

@@ -1,8 +1,9 @@
-"""Run the graphs in-process, with no server, behind the same session API as the client.
+"""Run graphs in-process, with no server, behind the same session API as the client.
 
-`LocalRuntime` plays `ChatClient`'s part: it owns a checkpointer and compiles the
-exported graph builders with it. `LocalChatSession` plays `ChatSession`'s: `send`
-streams a run as the same typed events (through `client.adapter`), so the renderers,
+`LocalRuntime` plays `ChatClient`'s part: it owns a checkpointer and compiles the graph
+builders it is given with it (it imports no graphs: the CLI's `--local` wiring passes
+the project's). `LocalChatSession` satisfies `client.session.ChatSession`: `send`
+streams a run as the same typed events (through `client.local.adapter`), so the renderers,
 the CLI's `--json` output and the demo serve both.
 
 Threads outlive the process in SQLite (`langgraph-checkpoint-sqlite`) under the user
@@ -26,19 +27,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph, StateGraph
+from langgraph_sdk.schema import StreamMode
 
-from client.adapter import astream_events
 from client.context_schema import validate_context
 from client.errors import AssistantNotFound, InvalidInput, ThreadBusy, ThreadNotFound
 from client.events import StreamEvent
-from client.session import (
-    DEFAULT_STREAM_MODES,
-    AssistantInfo,
-    Replying,
-    ThreadSnapshot,
-    parse_stream_modes,
-    validate_message,
-)
+from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
+from client.local.adapter import astream_events
+from client.messages import unique_messages
 from client.threads import (
     CONVERSATION_ID_KEY,
     DEFAULT_CONVERSATION,
@@ -51,6 +47,7 @@ from client.threads import (
     parse_thread_id,
     session_key,
 )
+from client.values import AssistantInfo, Reply, ThreadSnapshot, collect_reply
 
 DATA_DIR_ENV = "LGCHAT_DATA_DIR"
 DB_NAME = "threads.sqlite"
@@ -58,7 +55,7 @@ CONFIG_FILE = "langgraph.json"
 
 TOKEN_MODES = DEFAULT_STREAM_MODES
 """Token-level streaming: tokens and tool-call fragments, plus each node's update."""
-NODE_MODES: tuple[str, ...] = ("updates",)
+NODE_MODES: tuple[StreamMode, ...] = ("updates",)
 """Node-level streaming: one whole update per node, no tokens (the cheapest)."""
 
 
@@ -170,12 +167,8 @@ def _thread_info(
     )
 
 
-def local_builders() -> dict[str, StateGraph[Any, Any, Any, Any]]:
-    """Return the project's graph builders by graph name (imported on first use)."""
-    from agent.agent import builder as agent_builder
-    from agent.chatbot import builder as chatbot_builder
-
-    return {"agent": agent_builder, "chatbot": chatbot_builder}
+GraphBuilders = Mapping[str, StateGraph[Any, Any, Any, Any]]
+"""Uncompiled graphs by graph name (the assistant names sessions use)."""
 
 
 class LocalRuntime(contextlib.AsyncExitStack):
@@ -189,6 +182,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
         self,
         data_dir: Path | str | None = None,
         *,
+        graphs: GraphBuilders,
         memory: bool = False,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
     ) -> None:
@@ -196,6 +190,8 @@ class LocalRuntime(contextlib.AsyncExitStack):
 
         Args:
             data_dir: Where the SQLite file lives; `default_data_dir()` if None.
+            graphs: The graph builders to serve, by name; each is compiled with this
+                runtime's checkpointer on first use.
             memory: Keep threads in memory only (they end with the process).
             checkpointer: Use this checkpointer instead (wins over both).
         """
@@ -204,6 +200,7 @@ class LocalRuntime(contextlib.AsyncExitStack):
         self.url = "in-process" if memory else str(self.data_dir / DB_NAME)
         self._checkpointer = checkpointer or (InMemorySaver() if memory else None)
         super().__init__()
+        self.builders = dict(graphs)
         self._graphs: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = {}
 
     async def checkpointer(self) -> BaseCheckpointSaver[Any]:
@@ -226,16 +223,15 @@ class LocalRuntime(contextlib.AsyncExitStack):
             AssistantNotFound: No graph has this name.
         """
         if name not in self._graphs:
-            builders = local_builders()
-            if name not in builders:
-                raise AssistantNotFound(name, sorted(builders))
+            if name not in self.builders:
+                raise AssistantNotFound(name, sorted(self.builders))
             saver = await self.checkpointer()
-            self._graphs[name] = builders[name].compile(checkpointer=saver, name=name)
+            self._graphs[name] = self.builders[name].compile(checkpointer=saver, name=name)
         return self._graphs[name]
 
     async def assistants(self) -> list[AssistantInfo]:
         """Return the local graphs as assistants (id = graph name)."""
-        return [AssistantInfo(name, name, name) for name in local_builders()]
+        return [AssistantInfo(name, name, name) for name in self.builders]
 
     async def threads(self, user_id: str | None = None, *, limit: int = 20) -> list[ThreadInfo]:
         """Return the most recently updated local threads, only `user_id`'s if given.
@@ -289,11 +285,9 @@ class LocalRuntime(contextlib.AsyncExitStack):
             }
         }
         items = [item async for item in saver.alist(config)]
-        seen: dict[str, BaseMessage] = {}
-        for item in reversed(items):  # newest first, as on the server
-            for message in item.checkpoint["channel_values"].get("messages") or []:
-                seen.setdefault(str(message.id), message)
-        return list(seen.values())
+        return unique_messages(  # newest first, as on the server
+            item.checkpoint["channel_values"].get("messages") or [] for item in reversed(items)
+        )
 
     async def _latest(self, thread_id: str) -> CheckpointTuple:
         thread_id = parse_thread_id(thread_id)
@@ -341,10 +335,10 @@ class LocalRuntime(contextlib.AsyncExitStack):
         return session
 
 
-class LocalChatSession(Replying):
+class LocalChatSession:
     """One conversation with one local graph; made by `LocalRuntime.session`.
 
-    Its methods are `ChatSession`'s, so the CLI and the demo drive either.
+    It satisfies `client.session.ChatSession`, so the CLI and the demo drive either.
     """
 
     def __init__(
@@ -360,7 +354,7 @@ class LocalChatSession(Replying):
         self.assistant = assistant
         self.graph = graph
         self.key = key
-        self.stream_mode: tuple[str, ...] = TOKEN_MODES
+        self.stream_mode: tuple[StreamMode, ...] = TOKEN_MODES
         self._thread_id: str | None = None if key else str(uuid.uuid4())
         self._streaming = False
         self._stop = False
@@ -445,6 +439,16 @@ class LocalChatSession(Replying):
         finally:
             self._streaming = False
 
+    async def reply(
+        self,
+        text: str,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Send a message and return the whole streamed run."""
+        return await collect_reply(self.send(text, stream_mode=stream_mode, context=context))
+
     async def cancel(self) -> bool:
         """Stop the run being streamed; return whether one was.
 
@@ -499,12 +503,10 @@ class LocalChatSession(Replying):
 
     async def history(self) -> list[BaseMessage]:
         """Return every message the thread ever held, including summarized ones."""
-        seen: dict[str, BaseMessage] = {}
         states = [s async for s in self.graph.aget_state_history(self.config)]
-        for state in reversed(states):  # newest first, as on the server
-            for message in state.values.get("messages") or []:
-                seen.setdefault(str(message.id), message)
-        return list(seen.values())
+        return unique_messages(  # newest first, as on the server
+            state.values.get("messages") or [] for state in reversed(states)
+        )
 
     def _ensure_idle(self) -> None:
         if self._streaming:

@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
 
-from client.events import RunEnded, StreamEvent
-from client.render import Renderer
-from client.session import ChatClient
+from client.cli.render import Renderer
+from client.cli.streaming import stream_reply
+from client.remote.client import ChatClient
+from client.session import ChatSession
 from client.threads import new_conversation_id
 
 RendererFactory = Callable[..., Renderer]
@@ -35,17 +35,8 @@ CHATBOT_TURNS: tuple[str, ...] = (
 turn asks for something only the summary still remembers."""
 
 
-class _Sends(Protocol):
-    """A session that streams runs: `ChatSession` or `client.local.LocalChatSession`."""
-
-    def send(
-        self, text: str, *, stream_mode: str | Sequence[str] | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        """Stream one run."""
-
-
 async def stream_run(
-    session: _Sends,
+    session: ChatSession,
     text: str,
     make_renderer: RendererFactory,
     *,
@@ -55,21 +46,7 @@ async def stream_run(
 ) -> bool:
     """Stream one run through a fresh renderer; return whether it succeeded."""
     renderer = make_renderer(show_input=show_input, show_run=show_run)
-    succeeded = False
-    events = session.send(text, stream_mode=stream_mode)
-    try:
-        async for event in events:
-            renderer.render(event)
-            if isinstance(event, RunEnded):
-                succeeded = event.status == "success"
-    finally:
-        # Closed now, even when the renderer failed (a reader gone from the pipe), not
-        # when asyncio collects generators after the command, mid-use.
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        renderer.close()
-    return succeeded
+    return await stream_reply(session, text, renderer, stream_mode=stream_mode) == "success"
 
 
 async def run_demo(client: ChatClient, make_renderer: RendererFactory) -> bool:

@@ -15,9 +15,9 @@ process environment, which would let a developer's `.env` override the caller's
 
 Needs the `langgraph` CLI (`langgraph-cli[inmem]`, a dev dependency). From the shell:
 
-    python -m client.devserver free-port --prefer 2024
-    python -m client.devserver run -- lgchat chat     # make chat, make demo
-    python -m client.devserver dev --port 2024        # make dev
+    python -m devtools.devserver free-port --prefer 2024
+    python -m devtools.devserver run -- lgchat chat     # make chat, make demo
+    python -m devtools.devserver dev --port 2024        # make dev
 
 `run` serves the project on a free port, runs the command with `LANGGRAPH_URL` set and
 the terminal handed to it, and stops the server when the command ends. `dev` is
@@ -51,7 +51,8 @@ from typing import Any, Self
 
 import httpx
 
-from client.ports import LOOPBACK, bind_loopback, free_port
+from devtools import require_dev_extra
+from devtools.ports import LOOPBACK, bind_loopback, free_port
 
 QUIET_ENV: Mapping[str, str] = {
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -655,12 +656,14 @@ def _dev(config: Path, *, port: int, state_dir: Path | None) -> int:
     os.chdir(state)
     # `langgraph dev` watches its working directory and has no option for other
     # folders; its run_server passes extra keywords on to uvicorn.run.
-    api_cli = importlib.import_module("langgraph_api.cli")
+    with require_dev_extra("python -m devtools.devserver dev"):
+        api_cli = importlib.import_module("langgraph_api.cli")
     run_server = functools.partial(
         api_cli.run_server, reload_dirs=[str(folder) for folder in watched]
     )
     setattr(api_cli, "run_server", run_server)  # noqa: B010 (an untyped module)
-    from langgraph_cli.cli import cli
+    with require_dev_extra("python -m devtools.devserver dev"):
+        from langgraph_cli.cli import cli
 
     args = ["dev", "--no-browser", "--host", LOOPBACK, "--port", str(chosen)]
     cli.main([*args, "--config", "langgraph.json"], prog_name="langgraph")
@@ -671,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``free-port``, ``run`` and ``dev`` commands (see the module docstring)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m client.devserver", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.devserver", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     free = commands.add_parser("free-port", help="print PREFER if it is free, else a free port")
     free.add_argument("--prefer", type=int, default=2024)

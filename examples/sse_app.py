@@ -4,7 +4,11 @@ The tutorial builds it with FastAPI; FastAPI is not a dependency of this project
 this is plain Starlette (which FastAPI is built on; the endpoint is the same under
 FastAPI's `StreamingResponse`). It is mounted nowhere: serve it yourself with
 
-    uvicorn --factory client.sse_example:create_app
+    uvicorn --factory examples.sse_app:create_app
+
+Dependencies: Starlette and uvicorn, which only the `dev` extra installs
+(`pip install -e '.[dev]'`, as `make install` does); the shipped packages never
+import this module.
 
 `POST /chat/stream` with JSON `{"message": "...", "user_id": "...",
 "conversation_id": "..."}` answers `text/event-stream`: one `data: <token>` event per
@@ -25,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from client.local import thread_config
+from client.local.runtime import thread_config
+from client.local.tokens import StreamFailed, stream_tokens
 from client.threads import DEFAULT_CONVERSATION
-from client.tokens import StreamFailed, stream_tokens
 
 DONE = "[DONE]"
 

@@ -36,7 +36,7 @@ from langgraph.types import StreamMode as LocalStreamMode
 from client.decode import PartInput, StreamDecoder
 from client.errors import InvalidInput
 from client.events import RunStatus, StreamEvent
-from client.session import parse_stream_modes
+from client.inputs import parse_stream_modes
 
 __all__ = [
     "LocalChunk",

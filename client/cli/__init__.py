@@ -1,0 +1,1 @@
+"""The `lgchat` command line: argparse entry, REPL, renderers, demos, exit codes."""

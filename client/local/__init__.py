@@ -1,0 +1,14 @@
+"""In-process mode: graphs run in this process and stream the same typed events.
+
+Graphs are passed in (`LocalRuntime(graphs=...)`); nothing here imports `agent`.
+Importing this package imports the langgraph runtime.
+
+- `client.local.adapter`: in-process `astream`/`astream_events` output as typed events.
+- `client.local.runtime`: `LocalRuntime` and `LocalChatSession`, threads in SQLite.
+- `client.local.tokens`: token streams of one node, failures with the partial reply.
+- `client.local.replay`: record a run's events and replay them.
+"""
+
+from client.local.runtime import LocalChatSession, LocalRuntime, thread_config
+
+__all__ = ["LocalChatSession", "LocalRuntime", "thread_config"]

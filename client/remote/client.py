@@ -1,0 +1,353 @@
+"""`ChatClient`: one HTTP connection pool to a LangGraph server, and its read-only questions.
+
+Assistants (and whether the URL serves the LangGraph API at all), threads, thread
+state, history (paged through every checkpoint) and context schemas; `session` opens a
+`RemoteChatSession` over the same pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, cast
+
+import httpx
+import langgraph_sdk
+from langchain_core.messages import BaseMessage
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import (
+    Checkpoint,
+    DisconnectMode,
+    MultitaskStrategy,
+    ThreadState,
+)
+
+from client.errors import (
+    AssistantNotFound,
+    ConnectionLost,
+    InvalidInput,
+    NotALangGraphServer,
+    NotFound,
+    ServerError,
+    translate_errors,
+)
+from client.inputs import DEFAULT_STREAM_MODES, check_url
+from client.messages import message_from_dict, unique_messages
+from client.remote.resume import ResumePolicy, guard_event_streams
+from client.remote.session import RemoteChatSession
+from client.threads import (
+    USER_ID_KEY,
+    ConversationKey,
+    ThreadInfo,
+    parse_thread_id,
+    session_key,
+)
+from client.values import AssistantInfo, ThreadSnapshot
+
+DEFAULT_URL = "http://127.0.0.1:2024"
+
+_HISTORY_PAGE = 100
+
+
+class ChatClient:
+    """One connection to a LangGraph server, shared by every session made from it.
+
+    Use it as an async context manager (or call `aclose`) so the connection pool is
+    closed. Methods raise `client.errors.ChatClientError` subclasses only.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        connect_retries: int = 1,
+        timeout: httpx.Timeout | None = None,
+        resume: ResumePolicy | None = None,
+        max_connections: int | None = None,
+    ) -> None:
+        """Prepare the client; no request is made until a method needs one.
+
+        Args:
+            url: The server's base URL.
+            api_key: Sent as `x-api-key`. None sends no key (the environment is not read
+                here; the CLI does that).
+            connect_retries: Connection attempts retried on failure. The SDK's default
+                (5, with backoff) makes "no server" take 7.5 s to report.
+            timeout: HTTP timeouts; by default the SDK's (read 300 s, for long runs).
+            resume: How sessions rejoin a dropped run stream; `ResumePolicy()` by default.
+            max_connections: Cap on open connections. Each streaming session holds one
+                for the whole run, so the default is no cap: httpx's usual 100 would
+                make the 101st concurrent user fail.
+        """
+        self.url = check_url(url)
+        headers = {"User-Agent": f"lgchat langgraph-sdk-py/{langgraph_sdk.__version__}"}
+        if api_key:
+            headers["x-api-key"] = api_key
+        # Built like `get_client` builds its pool, but with `connect_retries`: the
+        # factory hard-codes five retries.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+        http = httpx.AsyncClient(
+            base_url=self.url,
+            # Limits belong to the transport: httpx ignores the client's when given one.
+            transport=httpx.AsyncHTTPTransport(retries=connect_retries, limits=limits),
+            timeout=timeout or httpx.Timeout(connect=5, read=300, write=300, pool=5),
+            headers=headers,
+            # Sessions rejoin dropped streams themselves (client.remote.resume explains why).
+            event_hooks={"response": [guard_event_streams]},
+        )
+        self.sdk = LangGraphClient(http)
+        self.resume = resume or ResumePolicy()
+        self._assistants: list[AssistantInfo] | None = None
+        self.context_schemas: dict[str, Mapping[str, Any] | None] = {}
+        """Each opened assistant's published context JSON schema, by assistant id; a
+        session's `send` checks its context against it before any request."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.sdk.aclose()
+
+    async def assistants(self, *, refresh: bool = False) -> list[AssistantInfo]:
+        """Return the server's assistants (cached after the first call).
+
+        Raises:
+            NotALangGraphServer: The answer is not a list of assistants, so whatever
+                answers at the URL is not a LangGraph server.
+        """
+        if self._assistants is None or refresh:
+            self._assistants = await self._list_assistants()
+        return list(self._assistants)
+
+    async def _list_assistants(self) -> list[AssistantInfo]:
+        # Every LangGraph server answers this request with a list of assistants, so
+        # anything else means the URL points elsewhere: a web page, another JSON API,
+        # or a static file server (which refuses POST with 501).
+        try:
+            with translate_errors(url=self.url):
+                found: object = await self.sdk.assistants.search(limit=100)
+        except ServerError as error:
+            if error.status not in (405, 501):
+                raise
+            raise NotALangGraphServer(self.url, f"HTTP {error.status}") from error
+        except (NotFound, InvalidInput) as error:
+            raise NotALangGraphServer(self.url, str(error)) from error
+        except ValueError as error:  # the SDK's orjson decode error on a page of HTML
+            raise NotALangGraphServer(self.url, "the answer is not JSON") from error
+        except ConnectionLost as error:
+            # Nothing was ever connected at this point, so this is no lost connection:
+            # something listens on the port but does not speak HTTP (or hangs up).
+            cause = error.__cause__
+            if isinstance(cause, httpx.ReadError | httpx.WriteError):
+                detail = "it closed the connection without an HTTP answer"
+            elif isinstance(cause, httpx.RemoteProtocolError):
+                detail = f"it does not answer in HTTP ({cause})"
+            else:
+                raise
+            raise NotALangGraphServer(self.url, detail) from error
+        if not isinstance(found, list) or not all(_is_assistant(a) for a in found):
+            raise NotALangGraphServer(self.url, "the answer is not a list of assistants")
+        return [AssistantInfo.from_assistant(a) for a in found]
+
+    async def ensure_langgraph(self) -> None:
+        """Check, once per client, that the URL serves the LangGraph API.
+
+        Thread requests alone cannot tell: a static file server answers a GET for a
+        thread with 404, which would read as "no such thread".
+
+        Raises:
+            NotALangGraphServer: It does not.
+            ServerUnreachable: Nothing answers at the URL.
+        """
+        await self.assistants()
+
+    async def context_schema(self, assistant_id: str) -> Mapping[str, Any] | None:
+        """Return the JSON schema of the assistant's run context (cached), None if none."""
+        if assistant_id not in self.context_schemas:
+            try:
+                with translate_errors(url=self.url):
+                    schemas: object = await self.sdk.assistants.get_schemas(assistant_id)
+            except NotFound:
+                schemas = None  # a server without schemas: the run checks the context
+            schema = schemas.get("context_schema") if isinstance(schemas, dict) else None
+            self.context_schemas[assistant_id] = schema if isinstance(schema, dict) else None
+        return self.context_schemas[assistant_id]
+
+    async def assistant(self, name_or_id: str) -> AssistantInfo:
+        """Return the assistant with this id, graph name or name.
+
+        Raises:
+            AssistantNotFound: None matches; the message lists the available ones.
+        """
+        assistants = await self.assistants()
+        for assistant in assistants:
+            if assistant.answers_to(name_or_id):
+                return assistant
+        raise AssistantNotFound(name_or_id, sorted({a.graph_id for a in assistants}))
+
+    async def threads(self, user_id: str | None = None, *, limit: int = 20) -> list[ThreadInfo]:
+        """Return the most recently updated threads, only `user_id`'s if given.
+
+        Raises:
+            InvalidInput: `limit` is below 1.
+        """
+        if limit < 1:
+            raise InvalidInput(f"the thread limit must be at least 1, got {limit}")
+        metadata = {USER_ID_KEY: user_id} if user_id is not None else None
+        await self.ensure_langgraph()
+        with translate_errors(url=self.url):
+            found = await self.sdk.threads.search(
+                metadata=metadata, limit=limit, sort_by="updated_at", sort_order="desc"
+            )
+        return [ThreadInfo.from_thread(thread) for thread in found]
+
+    async def thread(self, thread_id: str) -> ThreadInfo:
+        """Return one thread.
+
+        Raises:
+            ThreadNotFound: No thread has this id.
+        """
+        thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
+        with translate_errors(url=self.url, thread_id=thread_id):
+            return ThreadInfo.from_thread(await self.sdk.threads.get(thread_id))
+
+    async def create_thread(
+        self, key: ConversationKey | None = None, *, graph_id: str | None = None
+    ) -> ThreadInfo:
+        """Create a thread, or return the existing one for `key`.
+
+        Args:
+            key: The user conversation the thread belongs to; its thread id is
+                deterministic, so creating it again resumes it. None makes a thread
+                with a server-chosen id and no owner.
+            graph_id: The graph the thread is for (stored in its metadata).
+        """
+        thread_id = key.thread_id if key else None
+        with translate_errors(url=self.url, thread_id=thread_id):
+            thread = await self.sdk.threads.create(
+                thread_id=thread_id,
+                metadata=key.metadata if key else None,
+                if_exists="do_nothing" if key else None,
+                graph_id=graph_id,
+            )
+        return ThreadInfo.from_thread(thread)
+
+    async def thread_state(self, thread_id: str) -> ThreadSnapshot:
+        """Return a thread's current messages (as LangChain messages) and summary.
+
+        Raises:
+            ThreadNotFound: No thread has this id.
+        """
+        thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
+        with translate_errors(url=self.url, thread_id=thread_id):
+            state = await self.sdk.threads.get_state(thread_id)
+        return ThreadSnapshot.from_state(thread_id, state)
+
+    async def history(self, thread_id: str) -> list[BaseMessage]:
+        """Return every message the thread ever held, oldest first.
+
+        Unlike `thread_state`, this includes the messages a summarization removed:
+        they are recovered from the thread's checkpoints.
+
+        Raises:
+            ThreadNotFound: No thread has this id.
+        """
+        thread_id = parse_thread_id(thread_id)
+        await self.ensure_langgraph()
+        states: list[ThreadState] = []
+        before: Checkpoint | None = None
+        with translate_errors(url=self.url, thread_id=thread_id):
+            await self.sdk.threads.get(thread_id)  # a missing thread has an empty history
+            while True:
+                page = await self.sdk.threads.get_history(
+                    thread_id, limit=_HISTORY_PAGE, before=before
+                )
+                states.extend(page)
+                if len(page) < _HISTORY_PAGE:
+                    break
+                before = _history_cursor(page[-1]["checkpoint"])
+        # The server lists the newest checkpoint first.
+        return unique_messages(_state_messages(state) for state in reversed(states))
+
+    async def session(
+        self,
+        assistant: str = "agent",
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        *,
+        stream_mode: str | Sequence[str] = DEFAULT_STREAM_MODES,
+        multitask_strategy: MultitaskStrategy = "reject",
+        on_disconnect: DisconnectMode = "continue",
+        resumable: bool = True,
+    ) -> RemoteChatSession:
+        """Open a chat session.
+
+        Args:
+            assistant: Graph name or assistant id.
+            thread_id: Resume this thread. Excludes `user_id`/`conversation_id`.
+            user_id: Owner of the conversation; with `conversation_id` (default
+                "default") it picks a deterministic thread, created on first send.
+            conversation_id: Which of the user's conversations.
+            stream_mode: Default stream modes for `send`.
+            multitask_strategy: What the server does with a message sent while another
+                run is active on the thread (see `ChatSession`).
+            on_disconnect: What the server does with a run whose client went away.
+            resumable: Create runs whose stream can be rejoined after a dropped
+                connection.
+
+        Raises:
+            AssistantNotFound: Unknown assistant.
+            ThreadNotFound: `thread_id` does not exist.
+            InvalidInput: Both a thread id and a user were given.
+        """
+        # Arguments and a malformed id fail before any request.
+        session_key(thread_id, user_id, conversation_id, graph_id=assistant)
+        if thread_id is not None:
+            thread_id = parse_thread_id(thread_id)
+        info = await self.assistant(assistant)
+        key = session_key(thread_id, user_id, conversation_id, graph_id=info.graph_id)
+        await self.context_schema(info.assistant_id)
+        session = RemoteChatSession(
+            self,
+            info,
+            key=key,
+            stream_mode=stream_mode,
+            resumable=resumable,
+            on_disconnect=on_disconnect,
+            multitask_strategy=multitask_strategy,
+        )
+        if thread_id is not None:
+            await session.switch_thread(thread_id)
+        return session
+
+
+def _is_assistant(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("assistant_id"), str)
+        and isinstance(value.get("graph_id"), str)
+    )
+
+
+def _history_cursor(checkpoint: Checkpoint) -> Checkpoint:
+    # `langgraph dev` reads `before["configurable"]` (a bare checkpoint gives a 500)
+    # while the API schema documents a bare checkpoint; this dict satisfies both.
+    return cast(Checkpoint, {**checkpoint, "configurable": dict(checkpoint)})
+
+
+def _state_messages(state: ThreadState) -> list[BaseMessage]:
+    values = state["values"] if isinstance(state["values"], dict) else {}
+    return [message_from_dict(data) for data in values.get("messages") or []]

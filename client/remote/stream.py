@@ -1,0 +1,233 @@
+"""The stream/rejoin/cancel state machine of a remote session's runs.
+
+`RunStreams` follows one run at a time: it decodes the SDK's stream parts, rejoins a
+dropped stream from the `ReplayCursor` (see `client.remote.resume` for why the SDK's
+own reconnect is off), asks the server how a run whose stream closed early is doing,
+and cancels the run on the server, at any moment, without a token reaching the
+consumer after the cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from langgraph_sdk import errors as sdk_errors
+from langgraph_sdk.schema import RunCreateMetadata, StreamMode, StreamPart
+
+from client.decode import StreamDecoder
+from client.errors import (
+    BrokenStream,
+    ConnectionLost,
+    NotFound,
+    ServerError,
+    ServerUnreachable,
+    StreamLost,
+    ThreadBusy,
+    translate_errors,
+)
+from client.events import RunError, RunStatus, StreamEvent, StreamResumed
+from client.remote.resume import RUNNING_STATUSES, ReplayCursor
+from client.remote.run_errors import named_error
+
+if TYPE_CHECKING:
+    from client.remote.client import ChatClient
+
+_RUN_STATUSES: dict[str, RunStatus] = {
+    "success": "success",
+    "error": "error",
+    "timeout": "error",
+    # Stopped on the server: cancelled by another client, or by a message sent with
+    # the `interrupt` multitask strategy.
+    "interrupted": "cancelled",
+}
+"""A finished run's server status as the status its stream ends with."""
+
+
+def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
+    """Return the stream modes to request so a rejoined stream misses no message.
+
+    `langgraph dev` does not store legacy `messages` events for replay (see
+    `client.remote.resume`): after a rejoin, a message that finished while disconnected would
+    be known only from its last partial. `updates` events are stored and carry each
+    finished message whole, so they are added when no whole-state mode was asked for.
+    """
+    if "messages" in modes and not {"updates", "values"} & set(modes):
+        return (*modes, "updates")
+    return tuple(modes)
+
+
+@dataclass(slots=True)
+class ActiveRun:
+    """Bookkeeping for the run a session is streaming."""
+
+    thread_id: str
+    run_id: str | None = None
+    cancel_requested: bool = False
+    cancelled: bool = False
+    cancel_task: asyncio.Task[None] | None = None
+
+
+class RunStreams:
+    """Streams one session's runs, one at a time, to their end."""
+
+    def __init__(self, client: ChatClient) -> None:
+        """Stream runs over `client`'s connection pool, rejoining by its `ResumePolicy`."""
+        self.client = client
+        self.active: ActiveRun | None = None
+
+    def ensure_idle(self, thread_id: str | None) -> None:
+        """Raise `ThreadBusy` (naming `thread_id`) while a run is streaming."""
+        if self.active is not None:
+            raise ThreadBusy(thread_id)
+
+    @contextlib.contextmanager
+    def claim(self, run: ActiveRun, thread_id: str | None) -> Iterator[ActiveRun]:
+        """Make `run` the active run for the block; cancel its cancel on exit."""
+        self.ensure_idle(thread_id)
+        self.active = run
+        try:
+            yield run
+        finally:
+            self.active = None
+            if run.cancel_task is not None and not run.cancel_task.done():
+                run.cancel_task.cancel()
+
+    def run_created(self, run: ActiveRun, created: RunCreateMetadata) -> None:
+        """Learn the run's id from the SDK's `on_run_created` callback."""
+        self._learn_run_id(run, created["run_id"])
+
+    async def follow(
+        self,
+        run: ActiveRun,
+        parts: AsyncIterator[StreamPart],
+        *,
+        input_ids: Sequence[str] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Decode a run's stream to its end, rejoining it whenever it drops early.
+
+        The stream is over at an `end` or `error` event, or when it closes and the
+        server says the run is no longer pending or running (`langgraph dev` sends no
+        `end`). A network error, or a close while the run still runs, rejoins from the
+        `ReplayCursor`, up to `ResumePolicy.attempts` times in a row with backoff.
+
+        Args:
+            run: The run being streamed.
+            parts: Its stream.
+            input_ids: The ids of the messages the run's input added, if known (see
+                `StreamDecoder`).
+        """
+        thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
+        # A chat shows the same messages in every mode: the summarizer's `nostream`
+        # model call stays out of `events` mode as the server keeps it out of `messages`.
+        decoder = StreamDecoder(thread_id=thread_id, input_ids=input_ids, skip_nostream=True)
+        cursor = ReplayCursor()
+        attempt = 0
+        status: RunStatus = "success"
+        while True:
+            lost: str | None = None
+            try:
+                with translate_errors(url=url, thread_id=thread_id):
+                    async with contextlib.aclosing(cast(AsyncGenerator[StreamPart], parts)):
+                        async for part in parts:
+                            if run.cancelled:
+                                # Cancelled while this part was on its way: the
+                                # consumer sees nothing the run made after the cancel.
+                                break
+                            if not cursor.accept(part):
+                                continue  # replayed, and already decoded
+                            if attempt:
+                                assert run.run_id is not None
+                                yield StreamResumed(run.run_id, cursor.last_id, attempt)
+                                attempt = 0
+                            for event in decoder.feed(part):
+                                yield named_error(event) if isinstance(event, RunError) else event
+                            if run.run_id is None and decoder.run_id is not None:
+                                self._learn_run_id(run, decoder.run_id)
+                            if run.cancelled:
+                                # The server may still hold a backlog of tokens it made
+                                # before the cancel; a cancelled reply stops right here.
+                                break
+                    if run.cancel_task is not None:
+                        await run.cancel_task
+                    if not decoder.ended and not run.cancelled and run.run_id is not None:
+                        lost, status = await self._after_close(run)
+            except ValueError as error:
+                # The SDK's SSE decoder raises orjson's ValueError on data that is not JSON.
+                raise BrokenStream(url, str(error)) from error
+            except (ConnectionLost, ServerUnreachable, ServerError) as error:
+                # A 5xx or a refused connection here is a server restarting mid-run.
+                if run.run_id is None or policy.attempts == 0:
+                    raise  # the run was never created (or rejoining is off)
+                lost = str(error)
+            if lost is None:
+                break
+            attempt += 1
+            if attempt > policy.attempts:
+                raise StreamLost(url, thread_id, run.run_id or "?", lost)
+            await asyncio.sleep(policy.delay(attempt))
+            assert run.run_id is not None
+            parts = self.client.sdk.runs.join_stream(
+                thread_id, run.run_id, last_event_id=cursor.rejoin_from()
+            )
+        if run.cancelled:
+            status = "cancelled"
+        elif status == "error" and not decoder.ended:
+            yield RunError("the run failed on the server", "RunFailed")
+        for event in decoder.finish(status):
+            yield event
+
+    async def _after_close(self, run: ActiveRun) -> tuple[str | None, RunStatus]:
+        """Ask the server how a run whose stream closed without `end` is doing.
+
+        Returns:
+            Why the stream must be rejoined (None when the run is over), and the
+            status the run ended with.
+        """
+        assert run.run_id is not None
+        try:
+            with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                found = await self.client.sdk.runs.get(run.thread_id, run.run_id)
+        except NotFound:
+            return None, "cancelled"  # deleted: rolled back by another message
+        except (ConnectionLost, ServerUnreachable, ServerError) as error:
+            return str(error), "success"  # the server is restarting; rejoin to find out
+        server_status = str(found.get("status"))
+        if server_status in RUNNING_STATUSES:
+            return "the stream closed before the run ended", "success"
+        return None, _RUN_STATUSES.get(server_status, "success")
+
+    def _learn_run_id(self, run: ActiveRun, run_id: str) -> None:
+        run.run_id = run_id
+        if run.cancel_requested and run.cancel_task is None:
+            run.cancel_task = asyncio.get_running_loop().create_task(self._cancel_on_server(run))
+
+    async def _cancel_on_server(self, run: ActiveRun) -> None:
+        assert run.run_id is not None
+        with translate_errors(url=self.client.url, thread_id=run.thread_id):
+            try:
+                await self.client.sdk.runs.cancel(run.thread_id, run.run_id, action="interrupt")
+            except sdk_errors.NotFoundError:
+                return  # The run finished before the cancel reached it.
+        run.cancelled = True
+
+    async def cancel(self) -> bool:
+        """Cancel the active run on the server; see `RemoteChatSession.cancel`.
+
+        Returns:
+            Whether a run was streaming.
+        """
+        run = self.active
+        if run is None:
+            return False
+        run.cancel_requested = True
+        if run.run_id is not None and run.cancel_task is None:
+            run.cancel_task = asyncio.get_running_loop().create_task(self._cancel_on_server(run))
+        if run.cancel_task is not None:
+            # Shielded: the caller giving up waiting must not abort the request.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(run.cancel_task)
+        return True

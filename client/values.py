@@ -1,0 +1,143 @@
+"""What sessions return: assistants, thread snapshots, and `Reply` (a whole streamed run)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from langchain_core.messages import BaseMessage
+from langgraph_sdk.schema import Assistant, ThreadState
+
+from client.errors import RunFailed
+from client.events import (
+    MessageFinished,
+    MessageStarted,
+    RunEnded,
+    RunError,
+    RunStatus,
+    StreamEvent,
+    TextDelta,
+    ToolCallProgress,
+)
+from client.messages import is_assistant_role, message_from_dict
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantInfo:
+    """An assistant the server offers."""
+
+    assistant_id: str
+    graph_id: str
+    name: str
+    description: str | None = None
+
+    @classmethod
+    def from_assistant(cls, assistant: Assistant) -> AssistantInfo:
+        """Build from the SDK's assistant dict."""
+        return cls(
+            assistant_id=str(assistant["assistant_id"]),
+            graph_id=str(assistant["graph_id"]),
+            name=str(assistant.get("name") or assistant["graph_id"]),
+            description=assistant.get("description"),
+        )
+
+    def answers_to(self, name_or_id: str) -> bool:
+        """Return True when `name_or_id` is this assistant's id, graph or name."""
+        return name_or_id in (self.assistant_id, self.graph_id, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSnapshot:
+    """A thread's current state: the kept messages and the summary of removed ones."""
+
+    thread_id: str
+    messages: list[BaseMessage]
+    summary: str = ""
+    next_nodes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_state(cls, thread_id: str, state: ThreadState) -> ThreadSnapshot:
+        """Build from the SDK's thread state."""
+        values = state["values"] if isinstance(state["values"], dict) else {}
+        return cls(
+            thread_id=thread_id,
+            messages=[message_from_dict(m) for m in values.get("messages") or []],
+            summary=str(values.get("summary") or ""),
+            next_nodes=tuple(state.get("next") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Everything one run streamed, with the answers a caller usually wants."""
+
+    events: tuple[StreamEvent, ...]
+
+    @property
+    def ended(self) -> RunEnded | None:
+        """Return the stream's last `RunEnded` event, if it has one."""
+        ends = [e for e in self.events if isinstance(e, RunEnded)]
+        return ends[-1] if ends else None
+
+    @property
+    def status(self) -> RunStatus | None:
+        """Return how the run ended, or None if the stream never said."""
+        return self.ended.status if self.ended else None
+
+    @property
+    def run_id(self) -> str | None:
+        """Return the run's id, if the stream named it."""
+        return self.ended.run_id if self.ended else None
+
+    @property
+    def error(self) -> str | None:
+        """Return the run's error message, if it failed."""
+        errors = [e.message for e in self.events if isinstance(e, RunError)]
+        return errors[-1] if errors else None
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Return each streamed message's role by message id."""
+        return {e.message_id: e.role for e in self.events if isinstance(e, MessageStarted)}
+
+    @property
+    def text(self) -> str:
+        """Return the assistant's streamed text, one line per message that had text."""
+        texts: dict[str, str] = {}
+        for event in self.events:
+            if isinstance(event, TextDelta) and is_assistant_role(event.role):
+                texts[event.message_id] = texts.get(event.message_id, "") + event.text
+        return "\n".join(text for text in texts.values() if text)
+
+    @property
+    def messages(self) -> list[BaseMessage]:
+        """Return every finished message, in the order they finished."""
+        return [e.message for e in self.events if isinstance(e, MessageFinished)]
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Return the finish reason of the last assistant message."""
+        roles = self.roles
+        reasons = [
+            e.finish_reason
+            for e in self.events
+            if isinstance(e, MessageFinished) and is_assistant_role(roles.get(e.message_id, ""))
+        ]
+        return reasons[-1] if reasons else None
+
+    @property
+    def tool_call_args(self) -> list[dict[str, Any]]:
+        """Return each reported state of the tool calls' arguments, in order."""
+        return [dict(e.args) for e in self.events if isinstance(e, ToolCallProgress)]
+
+    def raise_for_error(self) -> Self:
+        """Return self, or raise `RunFailed` if the run reported an error."""
+        if self.error is not None or self.status == "error":
+            raise RunFailed(self.error or "the run ended with an error")
+        return self
+
+
+async def collect_reply(events: AsyncIterable[StreamEvent]) -> Reply:
+    """Return the whole streamed run of `events` as a `Reply`."""
+    return Reply(tuple([event async for event in events]))
