@@ -446,20 +446,62 @@ def _check_signals() -> None:
     """Do nothing: Python runs pending signal handlers on entering a function."""
 
 
-def _read_line() -> str:
-    # The prompt goes through input() itself: readline prints it once the terminal is
-    # ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
-    try:
-        line = input("You: ")
-    except EOFError:
-        # Readline can end input() as if at end of file when Ctrl-C is pressed, with
-        # the KeyboardInterrupt still pending: let it surface here, so that Ctrl-C
-        # is not taken for Ctrl-D.
-        _check_signals()
-        raise
-    if not sys.stdin.isatty():
-        print(line)  # Echo piped input, so the transcript reads like a conversation.
-    return line
+class _ReplSigint:
+    """The REPL's own SIGINT handler: no Ctrl-C, whenever it comes, ends the REPL.
+
+    Python's default handler raises KeyboardInterrupt wherever the main thread is: in
+    an `except` clause of the loop it escapes the loop, and inside the event loop it
+    leaves that loop broken (a stale stop makes the next command fail with "Event loop
+    stopped before Future completed"). So a press raises only while `input()` waits
+    (readline drops the line only for a handler that raises); during a command it
+    cancels the command from within the loop, as asyncio.Runner's handler would.
+    """
+
+    def __init__(self) -> None:
+        self.presses = 0
+        self.reading = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.presses += 1
+        if self.reading:
+            raise KeyboardInterrupt
+        if self.task is not None:
+            self.task.get_loop().call_soon_threadsafe(self.task.cancel)
+
+    def install(self) -> None:
+        """Put this handler in force (again: code run by a command may replace it)."""
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, self)
+
+    async def command(self, command: Coroutine[Any, Any, bool]) -> bool:
+        """Run a command, which Ctrl-C cancels (asyncio.CancelledError)."""
+        self.task = asyncio.current_task()
+        try:
+            return await command
+        finally:
+            self.task = None
+
+    def read_line(self) -> str:
+        """Read a line at the prompt; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+        presses = self.presses
+        # The prompt goes through input() itself: readline prints it once the terminal
+        # is ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
+        try:
+            self.reading = True  # in the try: `finally` must always clear it
+            line = input("You: ")
+        except EOFError:
+            # Readline can end input() as if at end of file when Ctrl-C is pressed: let a
+            # pending handler run, and take the EOF for Ctrl-C if a press came meanwhile.
+            _check_signals()
+            if self.presses != presses:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            self.reading = False
+        if not sys.stdin.isatty():
+            print(line)  # Echo piped input, so the transcript reads like a conversation.
+        return line
 
 
 def block_sigint_in_this_thread() -> None:
@@ -485,6 +527,8 @@ def run_chat(args: argparse.Namespace) -> int:
             concurrent.futures.ThreadPoolExecutor(initializer=block_sigint_in_this_thread)
         )
         client = _client(args)
+        sigint = _ReplSigint()
+        previous = signal.getsignal(signal.SIGINT)
         try:
             repl = Repl(runner.run(_open_session(client, args)), args, console)
             repl.banner()
@@ -493,19 +537,20 @@ def run_chat(args: argparse.Namespace) -> int:
                 # line being typed, as in Python's REPL and in shells, so a second press
                 # right after a cancel cannot end the conversation. Ctrl-D leaves.
                 try:
-                    line = _read_line()
-                    if line.strip() and not runner.run(repl.handle(line)):
+                    sigint.install()
+                    line = sigint.read_line()
+                    if line.strip() and not runner.run(sigint.command(repl.handle(line))):
                         break
                 except EOFError:
                     console.print()
                     break
                 except ChatClientError as error:
                     err.print(Text(f"Error: {describe(error)}", style="bold red"), soft_wrap=True)
-                except KeyboardInterrupt:
-                    # Pressed again while this line is drawn: the same, not an exit.
-                    with contextlib.suppress(KeyboardInterrupt):
-                        console.print()
+                except (KeyboardInterrupt, asyncio.CancelledError):
+                    console.print()  # at the prompt, or a command stopped by Ctrl-C
         finally:
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signal.SIGINT, previous)
             runner.run(client.aclose())
     return EXIT_OK
 

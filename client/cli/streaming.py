@@ -33,13 +33,21 @@ class _CtrlCCancels:
         self._streaming = asyncio.current_task()
         self._cancels: set[asyncio.Task[bool]] = set()
         self._installed = False
+        self._previous: Any = None
 
     @property
     def forced(self) -> bool:
         """Return True once Ctrl-C was pressed twice."""
         return self.presses >= 2
 
+    def _on_signal(self, signum: int, frame: object) -> None:
+        # Runs between two bytecodes of the main thread, maybe inside the event loop:
+        # hand the press to the loop, never act (or raise) here.
+        self._loop.call_soon_threadsafe(self._on_sigint)
+
     def _on_sigint(self) -> None:
+        if not self._installed:
+            return  # pressed just before __exit__: the reply is over
         self.presses += 1
         if self.presses == 1:
             task = self._loop.create_task(self.session.cancel())
@@ -49,15 +57,22 @@ class _CtrlCCancels:
             self._streaming.cancel()
 
     def __enter__(self) -> Self:
-        # Without signal support (not the main thread, Windows) Ctrl-C stays the default.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            self._loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        # signal.signal, not loop.add_signal_handler: its remove_signal_handler puts back
+        # default_int_handler, not the handler in force before (asyncio.Runner's, or the
+        # REPL's), and a KeyboardInterrupt raised inside the event loop breaks the loop.
+        # Not in the main thread, Ctrl-C stays as it is.
+        with contextlib.suppress(ValueError):
+            self._previous = signal.signal(signal.SIGINT, self._on_signal)
             self._installed = True
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._installed:
-            self._loop.remove_signal_handler(signal.SIGINT)
+            self._installed = False
+            previous = self._previous
+            signal.signal(
+                signal.SIGINT, signal.default_int_handler if previous is None else previous
+            )
 
 
 async def stream_reply(

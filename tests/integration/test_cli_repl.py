@@ -6,8 +6,11 @@ pseudo-terminal with pexpect.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +20,9 @@ import pexpect
 import pytest
 from langgraph_sdk import get_sync_client
 
+from client.cli.app import _ReplSigint
 from client.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
+from client.cli.streaming import _CtrlCCancels
 from client.errors import InvalidInput
 from client.remote.client import ChatClient
 from client.threads import conversation_thread_id
@@ -298,6 +303,54 @@ def test_ctrl_c_at_the_prompt_clears_the_line_like_a_shell(server_url: str) -> N
         child.close()
     assert child.exitstatus == 0
     assert "Traceback" not in (child.before or "")
+
+
+def test_ctrl_c_just_after_a_reply_leaves_the_event_loop_working() -> None:
+    # The race behind a REPL that ended on a Ctrl-C pressed right after "(cancelled)",
+    # made deterministic: the press lands after the reply's own handler is gone, as the
+    # event loop finishes the command. Python's default handler (which the reply's
+    # handler used to put back) raised KeyboardInterrupt there, in the loop's own code,
+    # which left a stale stop behind: the next command failed with "Event loop stopped
+    # before Future completed", and that ended the REPL.
+    async def reply_then_ctrl_c() -> bool:
+        with _CtrlCCancels(None):  # type: ignore[arg-type]  # no press: no session used
+            pass
+        asyncio.get_running_loop().call_soon(signal.raise_signal, signal.SIGINT)
+        return True
+
+    async def next_command() -> bool:
+        await asyncio.sleep(0)
+        return True
+
+    sigint = _ReplSigint()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with asyncio.Runner() as runner:
+            sigint.install()
+            with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+                runner.run(sigint.command(reply_then_ctrl_c()))
+            assert sigint.presses == 1
+            assert runner.run(sigint.command(next_command()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_an_end_of_file_right_after_ctrl_c_is_not_ctrl_d(monkeypatch: pytest.MonkeyPatch) -> None:
+    sigint = _ReplSigint()
+
+    def ended_by_ctrl_c(prompt: str) -> str:
+        sigint.presses += 1  # readline gave up on the line as if at end of file
+        raise EOFError
+
+    def ctrl_d(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", ended_by_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        sigint.read_line()
+    monkeypatch.setattr("builtins.input", ctrl_d)
+    with pytest.raises(EOFError):
+        sigint.read_line()
 
 
 def test_custom_mode_says_when_no_custom_event_came(server_url: str) -> None:
