@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.support.devserver"]
+pytest_plugins = ["tests.support.servers"]
 
 # Unit tests run the offline model without its demo pacing, and never reach OpenAI.
 os.environ["OFFLINE_MODEL_DELAY"] = "0"

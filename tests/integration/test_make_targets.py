@@ -29,7 +29,7 @@ import pytest
 
 from devtools.ports import LOOPBACK, bind_loopback, bound_port, free_port
 from tests.integration._helpers import LONG_COUNT
-from tests.support.devserver import REPO_ROOT, SLOW_ENOUGH_TO_CANCEL
+from tests.support.servers import REPO_ROOT, SLOW_ENOUGH_TO_CANCEL
 
 pytestmark = pytest.mark.server
 

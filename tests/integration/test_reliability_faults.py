@@ -29,7 +29,7 @@ from devtools.fake_openai import (
     ToolCallReply,
 )
 from devtools.fake_openai import Reply as Scripted
-from tests.support.devserver import CONFIG, dev_server_env
+from tests.support.servers import CONFIG, dev_server_env
 
 pytestmark = pytest.mark.server
 

@@ -15,7 +15,7 @@ import pytest
 
 from client.remote.client import ChatClient
 from devtools.devserver import DevServer
-from tests.support.devserver import CONFIG
+from tests.support.servers import CONFIG
 
 pytestmark = pytest.mark.server
 

@@ -20,7 +20,7 @@ from devtools.devserver import (
     portable_config,
     source_dirs,
 )
-from tests.support.devserver import REPO_ROOT
+from tests.support.servers import REPO_ROOT
 
 GRAPH = textwrap.dedent(
     """
