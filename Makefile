@@ -13,9 +13,18 @@ PYTEST_ARGS ?=
 PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))' 2>/dev/null && { echo $$p; break; }; done)
 
+# Aegra (the production engine) needs Python 3.12+ and gets its own environment.
+AEGRA_VENV := .venv-aegra
+AEGRA_STAMP := $(AEGRA_VENV)/.installed
+AEGRA_REQUIREMENTS := deploy/aegra/requirements.txt
+PYTHON_AEGRA ?= $(shell for p in python3.12 python3.13 python3.14 \
+	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+SERVE_PORT ?= 2026
+
 export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 
-.PHONY: help install dev demo chat test lint format bench clean
+.PHONY: help install install-aegra dev demo chat serve serve-ha test test-prod lint format bench clean
 
 help:
 	@echo "make demo   start langgraph dev with the offline model, run 'lgchat demo', stop"
@@ -23,6 +32,9 @@ help:
 	@echo "make chat   start langgraph dev (offline model), chat in the terminal, stop on exit"
 	@echo "            (ASSISTANT=chatbot for the other graph)"
 	@echo "make dev    serve both graphs with hot reload on port $(PORT) (or a free one)"
+	@echo "make serve  serve on Aegra over local Postgres, port $(SERVE_PORT) (needs Python 3.12+)"
+	@echo "make serve-ha  two Aegra instances sharing Postgres and Redis"
+	@echo "make test-prod  the real-server suites on Aegra over Postgres + Redis"
 	@echo "make bench  run the benchmarks; writes bench/results/latest.md and plots"
 	@echo "make lint   ruff and mypy"
 
@@ -34,6 +46,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+install-aegra: $(AEGRA_STAMP)
+
+$(AEGRA_STAMP): pyproject.toml constraints.txt $(AEGRA_REQUIREMENTS)
+	@if [ -z "$(PYTHON_AEGRA)" ]; then echo "error: Aegra needs Python 3.12 or newer (none found on PATH or in pyenv)" >&2; exit 1; fi
+	@test -x $(AEGRA_VENV)/bin/python || $(PYTHON_AEGRA) -m venv $(AEGRA_VENV)
+	$(AEGRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(AEGRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r $(AEGRA_REQUIREMENTS) -e .
+	@touch $(AEGRA_STAMP)
+
+serve: $(STAMP) $(AEGRA_STAMP)
+	@exec $(BIN)/python -m devtools.serve --port $(SERVE_PORT)
+
+serve-ha: $(STAMP) $(AEGRA_STAMP)
+	@exec $(BIN)/python -m devtools.serve --instances 2 --port $(SERVE_PORT)
 
 dev: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver dev --port $(PORT) $(if $(STATE_DIR),--state-dir $(STATE_DIR))
@@ -50,6 +77,11 @@ bench: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The real-server suites again, on Aegra over Postgres + Redis (fresh databases).
+test-prod: $(STAMP) $(AEGRA_STAMP)
+	@$(BIN)/python -m devtools.serve --check --instances 2
+	$(BIN)/python -m pytest --engine aegra tests/integration tests/production tests/unit/test_deploy_artifacts.py $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -60,4 +92,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .langgraph_api
+	rm -rf $(VENV) $(AEGRA_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .langgraph_api

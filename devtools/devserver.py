@@ -336,15 +336,15 @@ def _run(command: list[str], *, port: int | None) -> int:
 # -- `dev`: the server for LangGraph Studio and `lgchat`, with hot reload ---------------
 
 
-def default_state_dir(project_dir: Path) -> Path:
-    """Where ``make dev`` keeps the server's state for ``project_dir``, across restarts.
+def default_state_dir(project_dir: Path, *, tool: str = "langgraph-dev") -> Path:
+    """Where ``tool`` keeps its server state for ``project_dir``, across restarts.
 
-    ``$XDG_STATE_HOME/langgraph-dev/<name>-<hash>`` (``~/.local/state`` by default):
-    outside the project, so the file watcher never sees the server's own writes.
+    ``$XDG_STATE_HOME/<tool>/<name>-<hash>`` (``~/.local/state`` by default): outside
+    the project, so the file watcher never sees the server's own writes.
     """
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     digest = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:8]
-    return Path(base) / "langgraph-dev" / f"{project_dir.resolve().name}-{digest}"
+    return Path(base) / tool / f"{project_dir.resolve().name}-{digest}"
 
 
 def source_dirs(config_path: Path) -> list[Path]:

@@ -287,9 +287,16 @@ class ServerProcess:
             time.sleep(0.05)
         return True
 
-    def restart(self) -> Self:
-        """Stop gracefully and start again on the same workdir, state and port."""
-        self.stop()
+    def restart(self, *, crash: bool = False) -> Self:
+        """Stop and start again on the same workdir, state and port.
+
+        Args:
+            crash: Kill the process group (SIGKILL) instead of stopping it gracefully.
+        """
+        if crash:
+            self.kill()
+        else:
+            self.stop()
         self._fixed_port = self._port
         return self.start()
 

@@ -31,7 +31,9 @@ from devtools.ports import LOOPBACK, bind_loopback, bound_port, free_port
 from tests.integration._helpers import LONG_COUNT
 from tests.support.servers import REPO_ROOT, SLOW_ENOUGH_TO_CANCEL
 
-pytestmark = pytest.mark.server
+# These test the `langgraph dev` targets themselves (`make chat`, `make dev`); the
+# production engine's targets are tested in tests/production/.
+pytestmark = [pytest.mark.server, pytest.mark.engines("dev")]
 
 MARK = "LGCHAT_MAKE_TARGETS_TEST"
 PROMPT = "You: "

@@ -17,7 +17,6 @@ from client.events import RunEnded, RunError, StreamEvent, TextDelta, ToolCallPr
 from client.remote.client import ChatClient
 from client.session import ChatSession
 from client.values import Reply
-from devtools.devserver import DevServer
 from devtools.fake_openai import (
     CutConnection,
     FakeOpenAI,
@@ -29,7 +28,8 @@ from devtools.fake_openai import (
     ToolCallReply,
 )
 from devtools.fake_openai import Reply as Scripted
-from tests.support.servers import CONFIG, dev_server_env
+from devtools.process import ServerProcess
+from tests.support.servers import Engine, dev_server_env, engine_server
 
 pytestmark = pytest.mark.server
 
@@ -43,7 +43,7 @@ def fake(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
 
 
 @pytest.fixture(scope="module")
-async def client(dev_server: DevServer) -> AsyncIterator[ChatClient]:
+async def client(dev_server: ServerProcess) -> AsyncIterator[ChatClient]:
     async with ChatClient(dev_server.url) as chat_client:
         yield chat_client
 
@@ -153,16 +153,16 @@ async def test_model_failures_are_one_line_and_leave_no_partial_message(
 
 
 @pytest.fixture(scope="module")
-def impatient_server(fake_openai_server: FakeOpenAI) -> Iterator[DevServer]:
+def impatient_server(fake_openai_server: FakeOpenAI, engine: Engine) -> Iterator[ServerProcess]:
     """A server whose model gives up after one second, with no retry."""
     env = dev_server_env(fake_openai_server.base_url)
     env |= {"OPENAI_TIMEOUT": "1", "OPENAI_MAX_RETRIES": "0"}
-    with DevServer(CONFIG, env=env) as server:
+    with engine_server(engine, env) as server:
         yield server
 
 
 async def test_a_model_timeout_is_one_line_and_the_thread_goes_on(
-    impatient_server: DevServer, fake: FakeOpenAI
+    impatient_server: ServerProcess, fake: FakeOpenAI
 ) -> None:
     async with ChatClient(impatient_server.url) as impatient:
         session = await impatient.session("chatbot")

@@ -1,9 +1,9 @@
-"""A graceful restart of `langgraph dev` keeps threads, messages and summaries.
+"""A restart keeps threads, messages and summaries; after a crash, only on Aegra.
 
 The test restarts its own server (module-scoped), so the shared ones are never touched.
-A kill is not tested: the dev server writes `.langgraph_api/` only on a graceful stop,
-so a kill loses what changed since it started; production uses the Postgres-backed
-server, which commits every checkpoint.
+`langgraph dev` writes `.langgraph_api/` only on a graceful stop, so a SIGKILL loses
+what changed since it started (the test checks that it does, so the README's engine
+table stays true); Aegra commits every checkpoint to Postgres.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from client.errors import NotFound
 from client.remote.client import ChatClient
-from devtools.devserver import DevServer
-from tests.support.servers import CONFIG
+from devtools.process import ServerProcess
+from tests.support.servers import OFFLINE_ENV, Engine, engine_server
 
 pytestmark = pytest.mark.server
 
@@ -24,14 +25,14 @@ SHORT_MEMORY = {"summarize_after": 2, "keep_last": 2}
 
 
 @pytest.fixture(scope="module")
-def restartable_server() -> Iterator[DevServer]:
-    env = {"MODEL": "offline", "OPENAI_API_KEY": "", "OFFLINE_MODEL_DELAY": "0"}
-    with DevServer(CONFIG, env=env) as server:
+def restartable_server(engine: Engine) -> Iterator[ServerProcess]:
+    with engine_server(engine, OFFLINE_ENV) as server:
         yield server
 
 
-async def test_graceful_restart_keeps_threads_messages_and_summaries(
-    restartable_server: DevServer,
+@pytest.mark.parametrize("crash", [False, True], ids=["graceful", "sigkill"])
+async def test_a_restart_keeps_threads_messages_and_summaries(
+    restartable_server: ServerProcess, engine: Engine, crash: bool
 ) -> None:
     user = f"lance-{uuid.uuid4().hex[:8]}"
     async with ChatClient(restartable_server.url) as client:
@@ -44,9 +45,15 @@ async def test_graceful_restart_keeps_threads_messages_and_summaries(
         assert before.summary  # the introduction now lives only in the summary
         assert [m.content for m in before.messages] == ["count to 3", "1 2 3"]
 
-    restartable_server.restart()
+    restartable_server.restart(crash=crash)
 
     async with ChatClient(restartable_server.url) as client:
+        if crash and engine == "dev":
+            # In memory until a graceful stop: the crash took the thread with it.
+            with pytest.raises(NotFound):
+                await client.thread_state(session.thread_id)
+            assert await client.threads(user) == []
+            return
         after = await client.thread_state(session.thread_id)
         assert (after.summary, after.messages) == (before.summary, before.messages)
         assert await client.history(session.thread_id) == history_before

@@ -20,9 +20,9 @@ from client.events import MessageFinished, RunEnded, RunStarted, StreamEvent, St
 from client.remote.client import ChatClient
 from client.remote.resume import ResumePolicy
 from client.values import Reply
-from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted
+from devtools.process import ServerProcess
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.server
@@ -34,7 +34,7 @@ FAST_REJOIN = ResumePolicy(attempts=3, backoff=0.05, max_backoff=0.2)
 
 
 @pytest.fixture(scope="module")
-def proxy(dev_server: DevServer) -> Iterator[FaultProxy]:
+def proxy(dev_server: ServerProcess) -> Iterator[FaultProxy]:
     with FaultProxy(dev_server.port) as running:
         yield running
 

@@ -21,9 +21,9 @@ import pytest
 from client.cli.graphs import project_graphs
 from client.local.runtime import LocalRuntime
 from client.remote.client import ChatClient
-from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted
+from devtools.process import ServerProcess
 from tests.integration._helpers import MULTIPLY
 from tests.support.proxy import FaultProxy
 from tests.support.turns import TURN_MODES, kinds_after_cancel, turn_shape
@@ -79,7 +79,7 @@ CALL = ToolCallReply("multiply", '{"a": 2, "b": 3}', id="call_cut_and_resumed")
 
 
 @pytest.fixture(scope="module")
-def proxy(dev_server: DevServer) -> Iterator[FaultProxy]:
+def proxy(dev_server: ServerProcess) -> Iterator[FaultProxy]:
     with FaultProxy(dev_server.port) as running:
         yield running
 

@@ -1,20 +1,94 @@
-"""Pytest fixtures for real-server tests: one fake OpenAI and one `langgraph dev` a session.
+"""Pytest fixtures for real-server tests, on either engine: one fake OpenAI and the servers.
 
-Registered from `tests/conftest.py` with `pytest_plugins`.
+Registered from `tests/conftest.py` with `pytest_plugins`. `--engine dev` (the default,
+`make test`) serves the project with `langgraph dev`; `--engine aegra` (`make
+test-prod`) with Aegra over Postgres and Redis, each server on a database of its own,
+created for the test session and dropped after it. Tests that only make sense on one
+engine say so with `@pytest.mark.engines("dev")` (and why, in a comment); on the other
+engine they are deselected, never skipped, and the run's header counts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import contextlib
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
+from typing import Literal, cast
 
 import pytest
 
+from devtools.aegra import AegraServer, RedisBroker
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI
+from devtools.postgres import fresh_database
+from devtools.process import ServerProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "langgraph.json"
+
+Engine = Literal["dev", "aegra"]
+ENGINES: tuple[Engine, ...] = ("dev", "aegra")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--engine``."""
+    parser.addoption(
+        "--engine",
+        choices=ENGINES,
+        default="dev",
+        help="the server real-server tests run against: langgraph dev, or Aegra on Postgres",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``engines`` marker."""
+    config.addinivalue_line(
+        "markers", "engines(*names): the test runs only on these engines (dev, aegra)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests marked for the other engine only, and say how many."""
+    engine = config.getoption("--engine")
+    kept: list[pytest.Item] = []
+    other: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        (kept if marker is None or engine in marker.args else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the engine in the run's header."""
+    return f"engine: {config.getoption('--engine')}"
+
+
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Return the engine this run's real-server tests use."""
+    return cast(Engine, request.config.getoption("--engine"))
+
+
+@contextlib.contextmanager
+def engine_server(engine: Engine, env: Mapping[str, str]) -> Iterator[ServerProcess]:
+    """Serve the project on ``engine`` with ``env``; stop it (and drop its database) after.
+
+    On Aegra the server gets a fresh database and its own Redis queue (named after the
+    database), so servers on the shared Postgres and Redis never see each other's runs.
+    """
+    if engine == "dev":
+        with DevServer(CONFIG, env=env) as server:
+            yield server
+        return
+    database = fresh_database()
+    try:
+        redis = RedisBroker(prefix=database.name)
+        with AegraServer(CONFIG, database=database, redis=redis, env=env) as aegra:
+            yield aegra
+    finally:
+        database.drop()
 
 
 def dev_server_env(openai_base_url: str, *, model: str = "openai:gpt-4o") -> dict[str, str]:
@@ -40,9 +114,9 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="session")
-def dev_server(fake_openai_server: FakeOpenAI) -> Iterator[DevServer]:
-    """Run one ``langgraph dev`` for the session, using the fake OpenAI server."""
-    with DevServer(CONFIG, env=dev_server_env(fake_openai_server.base_url)) as server:
+def dev_server(fake_openai_server: FakeOpenAI, engine: Engine) -> Iterator[ServerProcess]:
+    """Run one server for the session on the run's engine, using the fake OpenAI server."""
+    with engine_server(engine, dev_server_env(fake_openai_server.base_url)) as server:
         yield server
 
 
@@ -50,11 +124,11 @@ def dev_server(fake_openai_server: FakeOpenAI) -> Iterator[DevServer]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach the dev server's log tail to the report of a failed test that used it."""
+    """Attach the server's log tail to the report of a failed test that used one."""
     report = yield
     if report.failed:
         for name, value in getattr(item, "funcargs", {}).items():
-            if isinstance(value, DevServer):
+            if isinstance(value, ServerProcess):
                 report.sections.append((f"{name} log (last 30 lines)", value.log_tail(30)))
     return report
 
@@ -65,16 +139,19 @@ SLOW_ENOUGH_TO_CANCEL = "0.002"
 delay the model writes its whole reply before the first tokens reach the client, so a
 cancel would only ever stop a backlog."""
 
+OFFLINE_ENV = {"MODEL": "offline", "OPENAI_API_KEY": "", "OFFLINE_MODEL_DELAY": "0"}
+"""The environment of a server whose default model is the offline one, unpaced."""
+
 
 @pytest.fixture(scope="session")
-def offline_server() -> Iterator[DevServer]:
-    """Run a second `langgraph dev` for the session whose default model is the offline one."""
-    env = {"MODEL": "offline", "OPENAI_API_KEY": "", "OFFLINE_MODEL_DELAY": SLOW_ENOUGH_TO_CANCEL}
-    with DevServer(CONFIG, env=env) as server:
+def offline_server(engine: Engine) -> Iterator[ServerProcess]:
+    """Run a second server for the session whose default model is the offline one."""
+    env = {**OFFLINE_ENV, "OFFLINE_MODEL_DELAY": SLOW_ENOUGH_TO_CANCEL}
+    with engine_server(engine, env) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def offline_server_url(offline_server: DevServer) -> str:
+def offline_server_url(offline_server: ServerProcess) -> str:
     """Return the offline server's URL."""
     return offline_server.url

@@ -94,8 +94,8 @@ def test_drawing_reaches_every_node_and_marks_branches_conditional(module: Any) 
 def test_langgraph_json_registers_both_graphs_with_descriptions() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text())
     assert {k: v["path"] for k, v in config["graphs"].items()} == {
-        "chatbot": "agent.chatbot:graph",
-        "agent": "agent.agent:graph",
+        "chatbot": "./agent/chatbot.py:graph",
+        "agent": "./agent/agent.py:graph",
     }
     assert all(v["description"] for v in config["graphs"].values())
 
