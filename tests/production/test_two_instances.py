@@ -1,0 +1,183 @@
+"""What only a real engine can show: two Aegra instances on one Postgres, with Redis.
+
+Both instances share one fresh database and one Redis queue (see `tests.support.servers`)
+and short leases, so a crashed instance's run is taken over in seconds instead of Aegra's
+default 30-45. A `FaultProxy` plays the load balancer: the client talks to it, and the
+test points it at the surviving instance when it kills one, as a health-checking
+balancer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from client.events import ReplyRetracted, RunStarted, StreamEvent, StreamResumed, TextDelta
+from client.remote.client import ChatClient
+from client.values import Reply
+from devtools.aegra import AegraServer, RedisBroker
+from devtools.postgres import fresh_database
+from tests.integration._helpers import count_reply
+from tests.support.proxy import FaultProxy
+from tests.support.servers import CONFIG, OFFLINE_ENV
+
+pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
+
+FAST_TAKEOVER = {
+    "LEASE_DURATION_SECONDS": "5",
+    "HEARTBEAT_INTERVAL_SECONDS": "2",
+    "REAPER_INTERVAL_SECONDS": "1",
+}
+"""A dead instance's run is taken over after 5-6 s (Aegra's defaults: 30 s + 15 s)."""
+
+PACE = "0.004"
+"""Seconds per offline token: "count to 600" streams for about 2.5 s."""
+
+
+@dataclass
+class Cluster:
+    """Two instances sharing one database and one Redis queue."""
+
+    a: AegraServer
+    b: AegraServer
+
+    def executing(self, run_id: str) -> AegraServer:
+        """Return the instance whose worker picked the run up (from the logs)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for server in (self.a, self.b):
+                if any(
+                    "Worker picked up run" in line and run_id in line
+                    for line in server.log_text(current_run_only=True).splitlines()
+                ):
+                    return server
+            time.sleep(0.05)
+        raise AssertionError(f"no instance logged that it picked up run {run_id}")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    database = fresh_database()
+    redis = RedisBroker(prefix=database.name)
+    env = {**OFFLINE_ENV, "OFFLINE_MODEL_DELAY": PACE, **FAST_TAKEOVER}
+    try:
+        a = AegraServer(CONFIG, database=database, redis=redis, env=env)
+        b = AegraServer(CONFIG, database=database, redis=redis, env=env)
+        with a, b:
+            yield Cluster(a, b)
+    finally:
+        database.drop()
+
+
+@pytest.fixture(autouse=True)
+def both_running(cluster: Cluster) -> Iterator[None]:
+    """Start again, after the test, an instance the test killed."""
+    yield
+    for server in (cluster.a, cluster.b):
+        if not server.running:
+            server.start()
+
+
+@pytest.fixture
+def balancer(cluster: Cluster) -> Iterator[FaultProxy]:
+    """A proxy in front of instance A (tests repoint it)."""
+    with FaultProxy(cluster.a.port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def client_b(cluster: Cluster) -> AsyncIterator[ChatClient]:
+    async with ChatClient(cluster.b.url) as client:
+        yield client
+
+
+async def _first_tokens(events: AsyncIterator[StreamEvent], n: int) -> list[StreamEvent]:
+    """Read events up to the `n`th text delta."""
+    seen: list[StreamEvent] = []
+    async for event in events:
+        seen.append(event)
+        if sum(isinstance(e, TextDelta) for e in seen) >= n:
+            break
+    return seen
+
+
+async def test_a_run_created_on_one_instance_is_joined_from_the_other(
+    cluster: Cluster, client_b: ChatClient
+) -> None:
+    async with ChatClient(cluster.a.url) as client_a:
+        on_a = await client_a.session("chatbot")
+        stream = on_a.send("count to 300")
+        started = await _first_tokens(stream, 1)
+        run_id = next(e.run_id for e in started if isinstance(e, RunStarted))
+        assert on_a.thread_id is not None
+        on_b = await client_b.session("chatbot", thread_id=on_a.thread_id)
+        joined = Reply(tuple([event async for event in on_b.join(run_id)]))
+        rest = Reply(tuple(started + [event async for event in stream]))
+    assert (joined.status, joined.text) == ("success", count_reply(300))
+    assert (rest.status, rest.text) == ("success", count_reply(300))
+
+
+async def test_a_stream_read_partly_on_one_instance_resumes_on_the_other(
+    cluster: Cluster, balancer: FaultProxy
+) -> None:
+    # Cut the stream after its first events, and send the rejoin to instance B.
+    balancer.cut_streams(3000)
+    async with ChatClient(balancer.url) as client:
+        session = await client.session("chatbot")
+        events: list[StreamEvent] = []
+        async for event in session.send("count to 600"):
+            events.append(event)
+            if balancer.cuts and balancer.upstream_port != cluster.b.port:
+                balancer.upstream_port = cluster.b.port
+    reply = Reply(tuple(events))
+    assert balancer.cuts == 1
+    assert any(isinstance(e, StreamResumed) for e in events)
+    assert (reply.status, reply.text) == ("success", count_reply(600))
+
+
+async def test_a_crashed_instances_run_is_finished_by_the_other_and_shown_once(
+    cluster: Cluster, balancer: FaultProxy
+) -> None:
+    async with ChatClient(balancer.url) as client:
+        session = await client.session("chatbot")
+        stream = session.send("count to 600")
+        events = await _first_tokens(stream, 20)
+        run_id = next(e.run_id for e in events if isinstance(e, RunStarted))
+        victim = cluster.executing(run_id)
+        survivor = cluster.b if victim is cluster.a else cluster.a
+        victim.kill()
+        balancer.upstream_port = survivor.port
+        killed = time.monotonic()
+        events += [event async for event in stream]
+        recovered = time.monotonic() - killed
+        assert session.thread_id is not None
+        state = await client.thread_state(session.thread_id)
+    reply = Reply(tuple(events))
+    assert (reply.status, reply.text) == ("success", count_reply(600))
+    # The run really ran twice: a second attempt, and the first one's text withdrawn.
+    assert sum(isinstance(e, RunStarted) for e in events) == 2
+    retracted = [e for e in events if isinstance(e, ReplyRetracted)]
+    assert [e.reason for e in retracted] == ["run_restarted"]
+    # The retried attempt is the answer; the partial first one never reached the thread.
+    assert [m.content for m in state.messages] == ["count to 600", count_reply(600)]
+    assert recovered < 30, f"the takeover took {recovered:.1f}s"
+
+
+async def test_a_hundred_sessions_across_two_instances_without_an_error(
+    cluster: Cluster,
+) -> None:
+    async with ChatClient(cluster.a.url) as on_a, ChatClient(cluster.b.url) as on_b:
+
+        async def chat(index: int) -> tuple[str, str | None, str]:
+            client = on_a if index % 2 else on_b
+            session = await client.session("chatbot", user_id=f"load-{index}")
+            reply = await session.reply(f"count to {10 + index % 7}")
+            return reply.status or "?", reply.error, reply.text
+
+        results = await asyncio.gather(*(chat(i) for i in range(100)))
+    assert [r for r in results if r[0] != "success"] == []
+    assert [text for _, _, text in results] == [count_reply(10 + i % 7) for i in range(100)]
