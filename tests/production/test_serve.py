@@ -1,0 +1,132 @@
+"""`make serve` and `make serve-ha` (`python -m devtools.serve`): up, usable, stopped on Ctrl-C.
+
+Each test serves on a fresh database (through `DATABASE_URL`) and free ports, and checks
+that Ctrl-C leaves no process behind; a missing prerequisite is one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.ports import free_port
+from devtools.postgres import Database, fresh_database
+from devtools.process import group_alive
+from tests.support.servers import OFFLINE_ENV, REPO_ROOT
+
+pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
+
+LGCHAT = Path(sys.executable).with_name("lgchat")
+UP = re.compile(r"Aegra is up at (http://127\.0\.0\.1:\d+)")
+
+
+@pytest.fixture
+def database() -> Iterator[Database]:
+    database = fresh_database()
+    yield database
+    database.drop()
+
+
+def _serve(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "devtools.serve", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **OFFLINE_ENV, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _urls(proc: subprocess.Popen[str], count: int) -> tuple[list[str], list[str]]:
+    """Read stderr until ``count`` instances said they are up; return the URLs and lines."""
+    assert proc.stderr is not None
+    urls: list[str] = []
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    while len(urls) < count or not any("Ctrl-C stops it" in line for line in lines):
+        assert time.monotonic() < deadline, lines
+        line = proc.stderr.readline()
+        assert line, f"serve exited early: {lines}"
+        lines.append(line.rstrip("\n"))
+        if match := UP.search(line):
+            urls.append(match.group(1))
+    return urls, lines
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    os.killpg(proc.pid, signal.SIGINT)
+    code = proc.wait(timeout=30)
+    assert not group_alive(proc.pid)
+    return code
+
+
+@pytest.mark.parametrize("instances", [1, 2], ids=["serve", "serve-ha"])
+def test_serve_prints_its_urls_answers_and_stops_everything_on_ctrl_c(
+    database: Database, instances: int
+) -> None:
+    port = free_port()
+    proc = _serve("--port", str(port), "--instances", str(instances), env={
+        "DATABASE_URL": database.url,
+    })  # fmt: skip
+    try:
+        urls, lines = _urls(proc, instances)
+        assert f"chat with it: LANGGRAPH_URL={urls[0]} .venv/bin/lgchat chat" in lines
+        assert any(line.startswith(f"database {database.display}") for line in lines)
+        assert ("Redis" in lines[-3]) == (instances == 2)
+        for index, url in enumerate(urls):
+            sent = subprocess.run(
+                [str(LGCHAT), "--url", url, "send", "--user", f"u{index}", "count to 3"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert (sent.returncode, sent.stdout.splitlines()[0]) == (0, "AI: 1 2 3")
+    finally:
+        code = _stop(proc)
+    assert code == 0
+    # Every instance's uvicorn child is gone too: nothing answers on the ports.
+    for url in urls:
+        port_in_use = subprocess.run(["curl", "-s", f"{url}/health"], capture_output=True)
+        assert port_in_use.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (
+            ["--instances", "1"],
+            {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
+            "error: make serve needs Postgres: Postgres at postgresql://postgres@127.0.0.1:1/x",
+        ),
+        (
+            ["--instances", "2"],
+            {"REDIS_URL": "redis://127.0.0.1:1/0"},
+            "error: make serve-ha needs Redis: nothing answers at redis://127.0.0.1:1/0 "
+            "(start it, or set REDIS_URL)",
+        ),
+        (
+            ["--instances", "1"],
+            {"AEGRA_BIN": "/nowhere/aegra"},
+            "error: /nowhere/aegra is missing: run `make serve` (it builds .venv-aegra with "
+            "Python 3.12+)",
+        ),
+    ],
+    ids=["no-postgres", "no-redis", "no-aegra"],
+)
+def test_a_missing_prerequisite_is_one_line_and_exit_1(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
+    proc = _serve(*args, "--check", env=env)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (1, "")
+    assert len(err.splitlines()) == 1 and err.startswith(message)
