@@ -6,7 +6,9 @@ subgraphs), then call `finish()` when the iteration ends; it returns the typed e
 renderers never depend on the stream mode:
 
 - `metadata` -> `RunStarted`; `error` -> `RunError` (one line) and `RunEnded("error")`;
-  `end` (sent by some LangGraph servers, not by `langgraph dev`) -> `finish()`.
+  `end` (sent by some LangGraph servers, not by `langgraph dev`) -> `finish()`. A
+  second `metadata` in one run means the server restarted it (Aegra's crash
+  recovery): the messages still streaming are withdrawn (`ReplyRetracted`).
 - Legacy `messages` (`messages/metadata`, `messages/partial` with the whole message so
   far, `messages/complete`), `messages-tuple` (`[chunk, metadata]`) and `events`
   (`on_chat_model_stream` / `on_chat_model_end`) -> one `MessageStarted`, then
@@ -51,6 +53,7 @@ from client.events import (
     MessageStarted,
     Namespace,
     NodeUpdate,
+    ReplyRetracted,
     RunEnded,
     RunError,
     RunStarted,
@@ -62,7 +65,7 @@ from client.events import (
 )
 from client.messages import message_from_dict
 
-__all__ = ["PartInput", "StreamDecoder"]
+__all__ = ["PartInput", "StreamDecoder", "run_error"]
 
 PartInput: TypeAlias = StreamPart | tuple[str, Any] | tuple[str, Any, str | None]
 """What `StreamDecoder.feed` accepts: an SDK `StreamPart`, or `(event, data[, id])`."""
@@ -266,8 +269,16 @@ class StreamDecoder:
     def _on_metadata(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         self._settle(None, out)
         data = data if isinstance(data, Mapping) else {}
+        restarted = self.run_id is not None
         self.run_id = str(data.get("run_id") or self.run_id or "")
         out.append(RunStarted(self.run_id, self.thread_id, data.get("attempt")))
+        if restarted and self._live:
+            # The first attempt's unfinished messages never reach the thread: the retry
+            # starts its own. Finished ones stay; the run's checkpoints may hold them.
+            withdrawn = tuple(self._live)
+            self._live.clear()
+            self._done.update(withdrawn)
+            out.append(ReplyRetracted(self.run_id, withdrawn))
 
     def _on_end(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         status = data.get("status") if isinstance(data, Mapping) else None
@@ -277,7 +288,7 @@ class StreamDecoder:
             self._end("error", out)  # e.g. "timeout"
 
     def _on_error(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
-        self._end("error", out, _run_error(data))
+        self._end("error", out, run_error(data))
 
     def _end(
         self, status: RunStatus, out: list[StreamEvent], error: RunError | None = None
@@ -760,7 +771,7 @@ def _to_message(message: _Message) -> BaseMessage:
     return message
 
 
-def _run_error(data: Any) -> RunError:
+def run_error(data: Any) -> RunError:
     """Return a `RunError` whose message is one clean line, whatever the server sent."""
     if isinstance(data, Mapping):
         name = str(data.get("error") or "Error")

@@ -125,7 +125,12 @@ class ThreadNotFound(NotFound):
 
 
 class ThreadBusy(ChatClientError):
-    """A run is still in progress on the thread."""
+    """A run is still in progress on the thread.
+
+    With the `reject` strategy a session checks the thread's status before it
+    creates a run, since Aegra ignores `multitask_strategy`; two clients that send at
+    the same moment can both pass that check there (see `RemoteChatSession`).
+    """
 
     def __init__(self, thread_id: str | None) -> None:
         self.thread_id = thread_id

@@ -143,6 +143,23 @@ class StreamResumed:
     kind: Literal["stream_resumed"] = "stream_resumed"
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyRetracted:
+    """Messages already streamed are withdrawn: they are not part of the reply.
+
+    The server restarted the run (Aegra retries a run whose instance crashed; the
+    retry streams a second `metadata` event and its own messages), so the first
+    attempt's unfinished messages never reach the thread. A reconciliation with the
+    thread's final state also withdraws a message it then sends again whole. Renderers
+    remove the messages' text and tool calls where they can; see `client.cli.render`.
+    """
+
+    run_id: str | None
+    message_ids: tuple[str, ...]
+    reason: Literal["run_restarted", "corrected"] = "run_restarted"
+    kind: Literal["reply_retracted"] = "reply_retracted"
+
+
 StreamEvent = (
     RunStarted
     | MessageStarted
@@ -155,6 +172,7 @@ StreamEvent = (
     | RunError
     | RunEnded
     | StreamResumed
+    | ReplyRetracted
 )
 """Any event a decoder yields."""
 

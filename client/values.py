@@ -13,6 +13,7 @@ from client.errors import RunFailed
 from client.events import (
     MessageFinished,
     MessageStarted,
+    ReplyRetracted,
     RunEnded,
     RunError,
     RunStatus,
@@ -103,17 +104,31 @@ class Reply:
 
     @property
     def text(self) -> str:
-        """Return the assistant's streamed text, one line per message that had text."""
+        """Return the assistant's streamed text, one line per message that had text.
+
+        Withdrawn text (`ReplyRetracted`) is left out; a message sent again after its
+        retraction counts from its new start.
+        """
         texts: dict[str, str] = {}
         for event in self.events:
             if isinstance(event, TextDelta) and is_assistant_role(event.role):
                 texts[event.message_id] = texts.get(event.message_id, "") + event.text
+            elif isinstance(event, ReplyRetracted):
+                for message_id in event.message_ids:
+                    texts.pop(message_id, None)
         return "\n".join(text for text in texts.values() if text)
 
     @property
     def messages(self) -> list[BaseMessage]:
-        """Return every finished message, in the order they finished."""
-        return [e.message for e in self.events if isinstance(e, MessageFinished)]
+        """Return every finished message that was not withdrawn, in finishing order."""
+        finished: dict[str, BaseMessage] = {}
+        for event in self.events:
+            if isinstance(event, MessageFinished):
+                finished[event.message_id] = event.message
+            elif isinstance(event, ReplyRetracted):
+                for message_id in event.message_ids:
+                    finished.pop(message_id, None)
+        return list(finished.values())
 
     @property
     def finish_reason(self) -> str | None:

@@ -15,6 +15,15 @@ stdout is the transcript: piped, it is exactly what an uncut run prints. Diagnos
 (errors, "(connection dropped; resumed ...)") go to stderr; on a terminal the two share
 the screen, so a resume notice shows between the halves of a reply.
 
+Withdrawn messages (`ReplyRetracted`: the server restarted the run, or a lost event
+made the client send a message again whole) are erased by `RichRenderer` when they
+are the last output and still on screen. Everywhere else, plain output included,
+what was printed stays: the open line is ended, one notice goes to stderr
+(`RETRACTION_NOTICES`), and the reply goes on from a new `AI:` line, so piped stdout
+holds the withdrawn partial text, then the whole reply. `JsonRenderer` writes the
+event like any other (`{"kind": "reply_retracted", "message_ids": [...]}`); consumers
+that need the reply alone drop the withdrawn ids, as `client.values.Reply` does.
+
 `JsonRenderer` writes each event as one JSON object per line. `make_renderer` picks one.
 """
 
@@ -31,7 +40,9 @@ from typing import Any, Protocol, TextIO
 from langchain_core.messages import BaseMessage
 from rich.cells import cell_len
 from rich.console import Console, Group
+from rich.control import Control
 from rich.live import Live
+from rich.segment import ControlType
 from rich.text import Text
 
 from client.errors import one_line
@@ -40,6 +51,7 @@ from client.events import (
     MessageFinished,
     MessageStarted,
     NodeUpdate,
+    ReplyRetracted,
     RunEnded,
     RunError,
     RunStarted,
@@ -62,6 +74,12 @@ STYLE_LABEL = "bold magenta"
 STYLE_DIM = "dim"
 STYLE_WARNING = "yellow"
 STYLE_ERROR = "bold red"
+
+RETRACTION_NOTICES = {
+    "run_restarted": "(the server restarted the run; the partial reply above is withdrawn)",
+    "corrected": "(a stream event was lost; the message is shown again in full)",
+}
+"""The stderr line for each `ReplyRetracted.reason`, where the text cannot be erased."""
 
 
 class Renderer(Protocol):
@@ -175,6 +193,8 @@ class TranscriptRenderer(ABC):
         self._tool_message: str | None = None
         self._summary: str | None = None
         self._seen_values = False
+        self._drawing: str | None = None
+        """The message whose output is being drawn; None for any other output."""
 
     # -- drawing primitives ------------------------------------------------
 
@@ -233,6 +253,7 @@ class TranscriptRenderer(ABC):
 
     def render(self, event: StreamEvent) -> None:
         """Draw one event."""
+        self._drawing = getattr(event, "message_id", None)
         match event:
             case RunStarted(run_id=run_id) if self.show_run:
                 self._settle()
@@ -265,6 +286,23 @@ class TranscriptRenderer(ABC):
             case StreamResumed(last_event_id=last_event_id):
                 # Not `_settle`: the reply goes on after a resume as if never cut.
                 self._notice(f"(connection dropped; resumed after event {last_event_id})")
+            case ReplyRetracted(message_ids=message_ids, reason=reason):
+                self._drawing = None
+                self._retract(frozenset(message_ids), RETRACTION_NOTICES[reason])
+
+    def _retract(self, message_ids: frozenset[str], notice: str) -> None:
+        """Withdraw messages already drawn: end their lines, say so on stderr.
+
+        A message sent again after this is drawn anew, from its start.
+        """
+        self._settle()
+        self._forget(message_ids)
+        self._notice(notice)
+
+    def _forget(self, message_ids: frozenset[str]) -> None:
+        self._texted -= message_ids
+        for message_id in message_ids:
+            self._tool_calls.pop(message_id, None)
 
     # -- event handlers ----------------------------------------------------
 
@@ -451,12 +489,58 @@ class RichRenderer(TranscriptRenderer):
         self._column = 0
         self._space = ""
         self._word = ""
+        # For erasing withdrawn messages: the terminal rows printed so far, the rows a
+        # live tool-call block takes, and where each stretch of output by one owner
+        # (a message id, or None for anything else) began: (row, column, owner).
+        self._rows = 0
+        self._live_rows = 0
+        self._marks: list[tuple[int, int, str | None]] = []
+
+    def _mark(self) -> None:
+        if not self._marks or self._marks[-1][2] != self._drawing:
+            self._marks.append((self._rows, self._column, self._drawing))
 
     def _print(self, text: str, style: str = "") -> None:
+        self._mark()
         # soft_wrap: rich adds no newlines of its own; the renderer places them.
         self.console.print(
             Text(text, style=style), end="", soft_wrap=True, markup=False, highlight=False
         )
+        self._rows += text.count("\n")
+
+    def _height(self, text: str) -> int:
+        """Return the terminal rows a whole line of `text` takes."""
+        return max(1, -(-cell_len(text) // max(self.console.width, 1)))
+
+    def _retract(self, message_ids: frozenset[str], notice: str) -> None:
+        """Erase the withdrawn messages when they are the last output and on screen.
+
+        Otherwise (output of other messages after them, scrolled away, not a
+        terminal) say so on stderr, as plain output does.
+        """
+        start = next((m for m in self._marks if m[2] in message_ids), None)
+        if self._live is not None and self._tool_message in message_ids:
+            self._live.update(Group(), refresh=True)  # the live block erases itself
+            self._live.stop()
+            self._live, self._live_rows, self._tool_message = None, 0, None
+        later = self._marks[self._marks.index(start) :] if start else []
+        if (
+            start is None
+            or start[1] != 0
+            or any(owner not in message_ids for _, _, owner in later)
+            or not self.console.is_terminal
+            or self._rows - start[0] >= self.console.height
+        ):
+            super()._retract(message_ids, notice)
+            return
+        self._settle()
+        self._forget(message_ids)
+        erase = [Control(ControlType.CARRIAGE_RETURN), Control((ControlType.ERASE_IN_LINE, 2))]
+        for _ in range(self._rows - start[0]):
+            erase += [Control((ControlType.CURSOR_UP, 1)), Control((ControlType.ERASE_IN_LINE, 2))]
+        self.console.control(*erase)
+        self._rows, self._column, self._space, self._word = start[0], 0, "", ""
+        del self._marks[self._marks.index(start) :]
 
     def _write(self, text: str, style: str = "") -> None:
         self._flush_word()
@@ -510,8 +594,10 @@ class RichRenderer(TranscriptRenderer):
         self._break_line()
 
     def _line(self, text: str, style: str = "") -> None:
+        self._mark()
         self.console.print(Text(text, style=style), soft_wrap=True, markup=False)
         self._column, self._space = 0, ""
+        self._rows += self._height(text)
 
     def _notice(self, text: str) -> None:
         # stdout and stderr share the terminal: end the open line first, and go on
@@ -521,6 +607,8 @@ class RichRenderer(TranscriptRenderer):
         self._line_on_stderr(text, STYLE_DIM)
 
     def _draw_tool_calls(self, changed: _ToolCall, calls: list[_ToolCall]) -> None:
+        self._mark()
+        self._live_rows = sum(self._height(call.line) for call in calls)
         block = Group(*(Text(call.line, style=STYLE_TOOL_CALL) for call in calls))
         if self._live is None:
             # Redrawn on each change only: no refresh thread, no flicker between tokens.
@@ -532,12 +620,16 @@ class RichRenderer(TranscriptRenderer):
         if self._live is not None:
             self._live.stop()
             self._live = None
+            self._rows, self._live_rows = self._rows + self._live_rows, 0
 
     def _error_line(self, text: str) -> None:
         self._line_on_stderr(text, STYLE_ERROR)
 
     def _line_on_stderr(self, text: str, style: str) -> None:
+        self._drawing = None  # on the same screen: it is output no message owns
+        self._mark()
         self.err_console.print(Text(text, style=style), soft_wrap=True, markup=False)
+        self._rows += self._height(text)
 
 
 class JsonRenderer:

@@ -44,7 +44,7 @@ def event_from_json(data: Mapping[str, Any]) -> StreamEvent:
         value = data[f.name]
         if f.name == "message":
             value = message_from_dict(value)
-        elif f.name == "namespace":
+        elif f.name in ("namespace", "message_ids"):
             value = tuple(value)
         fields[f.name] = value
     event: StreamEvent = cls(**fields)

@@ -7,6 +7,8 @@ state, history (paged through every checkpoint) and context schemas; `session` o
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
@@ -19,11 +21,13 @@ from langgraph_sdk.schema import (
     Checkpoint,
     DisconnectMode,
     MultitaskStrategy,
+    Thread,
     ThreadState,
 )
 
 from client.errors import (
     AssistantNotFound,
+    ChatClientError,
     ConnectionLost,
     InvalidInput,
     NotALangGraphServer,
@@ -47,6 +51,9 @@ from client.values import AssistantInfo, ThreadSnapshot
 DEFAULT_URL = "http://127.0.0.1:2024"
 
 _HISTORY_PAGE = 100
+
+_STATE_REQUESTS = 8
+"""Thread states a listing reads at once (see `ChatClient._counted`)."""
 
 
 class ChatClient:
@@ -209,7 +216,7 @@ class ChatClient:
             found = await self.sdk.threads.search(
                 metadata=metadata, limit=limit, sort_by="updated_at", sort_order="desc"
             )
-        return [ThreadInfo.from_thread(thread) for thread in found]
+        return await self._counted(found)
 
     async def thread(self, thread_id: str) -> ThreadInfo:
         """Return one thread.
@@ -220,7 +227,40 @@ class ChatClient:
         thread_id = parse_thread_id(thread_id)
         await self.ensure_langgraph()
         with translate_errors(url=self.url, thread_id=thread_id):
-            return ThreadInfo.from_thread(await self.sdk.threads.get(thread_id))
+            found = await self.sdk.threads.get(thread_id)
+        return (await self._counted([found]))[0]
+
+    async def _counted(self, threads: Sequence[Thread]) -> list[ThreadInfo]:
+        """Return the threads' summaries, counting messages from state where needed.
+
+        `langgraph dev` puts each thread's `values` in the thread object; Aegra does
+        not, so those threads' counts come from their state: one request per such
+        thread, at most `_STATE_REQUESTS` at once. A state that cannot be read leaves
+        the count at 0; a listing is no reason to fail.
+        """
+        infos = [ThreadInfo.from_thread(thread) for thread in threads]
+        lacking = [
+            i for i, thread in enumerate(threads) if not isinstance(thread.get("values"), dict)
+        ]
+        if not lacking:
+            return infos
+        limit = asyncio.Semaphore(_STATE_REQUESTS)
+
+        async def count(index: int) -> None:
+            thread_id = infos[index].thread_id
+            async with limit:
+                try:
+                    with translate_errors(url=self.url, thread_id=thread_id):
+                        state = await self.sdk.threads.get_state(thread_id)
+                except ChatClientError:
+                    return
+            values = state.get("values")
+            messages = values.get("messages") if isinstance(values, dict) else None
+            if isinstance(messages, list):
+                infos[index] = dataclasses.replace(infos[index], message_count=len(messages))
+
+        await asyncio.gather(*(count(index) for index in lacking))
+        return infos
 
     async def create_thread(
         self, key: ConversationKey | None = None, *, graph_id: str | None = None

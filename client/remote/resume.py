@@ -10,6 +10,9 @@ and `ReplayCursor` works around both:
   the same id, and replay returns only ids strictly greater than the one given. Resuming
   from the last id therefore drops the events that shared its millisecond. The cursor
   resumes from the id *before* the last one and drops what it already had.
+- Ids have no usable order: Aegra's are `<run_id>_event_<n>` (n counts by 1, or by 2
+  with its Redis broker), which sort wrongly as strings from the tenth event on. The
+  cursor only ever compares ids for equality.
 - The SDK's own reconnect (it follows the stream's `Location` header) resumes from the
   last id, so it has that gap, and it never says that it reconnected. `ChatClient` turns
   it off (`guard_event_streams`) so the session's rejoin, which reports
@@ -62,7 +65,7 @@ class ResumePolicy:
 
 
 class ReplayCursor:
-    """Where a client is in a run's stream, in the server's event ids.
+    """Which of a run's stream parts a client has, by the server's event ids.
 
     Feed every received part to `accept`, which says whether it is new; before
     rejoining, `rejoin_from` gives the `last_event_id` to send.
@@ -70,9 +73,10 @@ class ReplayCursor:
     Parts arrive again in two cases: the rejoin replays the parts that share the last
     id (see the module docstring), and a join's replay overlaps its live phase (the
     server subscribes before it replays, so what is published during the replay comes
-    once from each). A part with an id older than the last is a repeat; one with the
-    last id is a repeat when a part with the same event and data already came with
-    that id. Two different parts of one millisecond with identical event and data
+    once from each). Ids are never ordered: Aegra's `<run_id>_event_<n>` sort wrongly
+    as strings from the tenth event on, and a server may number as it likes. A part is
+    a repeat when a part with the same id, event and data was accepted before. Two
+    different parts of one millisecond (`langgraph dev`) with identical event and data
     would be taken for one: identical tokens, produced in the same millisecond.
     """
 
@@ -80,9 +84,10 @@ class ReplayCursor:
         """Start before the first event."""
         self.last_id: str | None = None
         self._before_last: str | None = None
-        # The parts accepted with the last id. Their keys (see `_key`) are made only
-        # when another part with that id comes: most ids come once.
-        self._at_last: list[StreamPart] = []
+        # The parts accepted under each id. Their keys (see `_key`) are made only when
+        # another part with that id comes: most ids come once. The parts are the ones
+        # the decoder is given anyway, so keeping them costs references, not copies.
+        self._accepted: dict[str, list[StreamPart]] = {}
 
     def accept(self, part: StreamPart) -> bool:
         """Record a received part; return False when it repeats one already accepted.
@@ -94,24 +99,25 @@ class ReplayCursor:
         event_id = part.id
         if event_id is None:
             return True
-        if self.last_id is not None and event_id < self.last_id:
-            return False
-        if event_id == self.last_id:
-            for seen in self._at_last:
+        same_id = self._accepted.get(event_id)
+        if same_id is None:
+            self._accepted[event_id] = [part]
+        else:
+            for seen in same_id:
                 # Equal keys need equal data (JSON data: dumps equal only if == holds),
                 # so the cheap comparison goes first.
                 if seen.event == part.event and seen.data == part.data and _key(seen) == _key(part):
                     return False
-            self._at_last.append(part)
-        else:
-            self._before_last, self.last_id, self._at_last = self.last_id, event_id, [part]
+            same_id.append(part)
+        if event_id != self.last_id:
+            self._before_last, self.last_id = self.last_id, event_id
         return True
 
     def rejoin_from(self) -> str:
         """Return the `last_event_id` to rejoin with.
 
-        The id before the last one: the replay then repeats the parts that carry the
-        last id, because some of them may never have been received.
+        The id received before the last one: the replay then repeats the parts that
+        carry the last id, because some of them may never have been received.
         """
         return self._before_last or REPLAY_ALL
 

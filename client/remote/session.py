@@ -12,11 +12,19 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from langchain_core.messages import BaseMessage
-from langgraph_sdk.schema import DisconnectMode, MultitaskStrategy, StreamMode
+from langgraph_sdk import errors as sdk_errors
+from langgraph_sdk.schema import (
+    CancelAction,
+    DisconnectMode,
+    MultitaskStrategy,
+    RunStatus,
+    StreamMode,
+)
 
 from client.context_schema import validate_context
-from client.errors import InvalidInput, NotFound, translate_errors
+from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
 from client.events import NodeUpdate, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.resume import REPLAY_ALL
@@ -32,6 +40,12 @@ from client.values import AssistantInfo, Reply, ThreadSnapshot, collect_reply
 if TYPE_CHECKING:
     from client.remote.client import ChatClient
 
+_ACTIVE_RUN_STATUSES: tuple[RunStatus, ...] = ("running", "pending")
+"""Run statuses that make a `reject` run fail."""
+
+_MESSAGE_MODES = frozenset({"messages", "messages-tuple", "events", "updates", "values"})
+"""Stream modes that carry a run's messages, so its reply can be checked at its end."""
+
 
 class RemoteChatSession:
     """One conversation with one assistant on a server; made by `ChatClient.session`.
@@ -39,6 +53,8 @@ class RemoteChatSession:
     It satisfies `client.session.ChatSession`.
 
     At most one run streams at a time; `send` while one does raises `ThreadBusy`.
+    With the `reject` strategy, `send` also raises `ThreadBusy` when the thread's
+    status is `busy` (a run of another session or process), before creating a run.
     """
 
     def __init__(
@@ -122,7 +138,9 @@ class RemoteChatSession:
         Raises:
             InvalidInput: The message is empty, a stream mode is unknown, or the context
                 does not fit the assistant's context schema.
-            ThreadBusy: This session is already streaming a run.
+            ThreadBusy: This session is already streaming a run; or, with the
+                `reject` strategy, another run is active on the thread (raised on
+                iteration, before a run is created).
         """
         validate_message(text)
         modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
@@ -146,7 +164,9 @@ class RemoteChatSession:
     ) -> AsyncIterator[StreamEvent]:
         # Claimed before the first await, so a concurrent `send` sees the session busy.
         with self._runs.claim(ActiveRun(thread_id=self.thread_id or ""), self.thread_id) as run:
-            thread_id = run.thread_id = await self._ensure_thread()
+            created = await self._ensure_thread()
+            thread_id = run.thread_id = created.thread_id if created else self._thread_id or ""
+            await self._make_way(thread_id, created)
             # The input gets its id here, so the decoder can tell it from earlier turns
             # in the run's first state (`values` mode).
             input_id = str(uuid.uuid4())
@@ -165,7 +185,9 @@ class RemoteChatSession:
                 context=context,
                 on_run_created=lambda created: self._runs.run_created(run, created),
             )
-            async for event in self._runs.follow(run, parts, input_ids=(input_id,)):
+            reconcile = bool(_MESSAGE_MODES & set(wire_modes))
+            follow = self._runs.follow(run, parts, input_ids=(input_id,), reconcile=reconcile)
+            async for event in follow:
                 if isinstance(event, NodeUpdate) and "updates" not in modes:
                     continue  # asked for by `replayable_modes`, not by the caller
                 yield event
@@ -213,12 +235,68 @@ class RemoteChatSession:
         """
         return await self._runs.cancel()
 
-    async def _ensure_thread(self) -> str:
+    async def _ensure_thread(self) -> ThreadInfo | None:
+        """Create the session's thread if it has none yet; return it when created."""
         if self._thread_ready and self._thread_id is not None:
-            return self._thread_id
+            return None
         created = await self.client.create_thread(self.key, graph_id=self.assistant.graph_id)
         self._thread_id, self._thread_ready = created.thread_id, True
-        return created.thread_id
+        return created
+
+    async def _make_way(self, thread_id: str, created: ThreadInfo | None) -> None:
+        """Apply the multitask strategy to a run already active on the thread.
+
+        Aegra accepts `multitask_strategy` and ignores it: a second run on a busy
+        thread runs at once, and its turn ends up only in a forked history branch. So
+        the session applies the strategy itself before it creates its run: `reject`
+        raises `ThreadBusy`, `enqueue` waits for the active runs to end, `interrupt`
+        and `rollback` cancel them with that action and wait. On a server that keeps
+        the strategy (`langgraph dev`), the outcome is the same. The thread's status
+        (known already for a thread just made or found) is the cheap first look; it
+        lags behind the run's (a run that just ended may leave it `busy` for a few
+        milliseconds), so only a `busy` thread's pending or running runs count. Two
+        clients that look at the same moment can still both start a run on Aegra;
+        `langgraph dev` settles that itself.
+
+        Raises:
+            ThreadBusy: The strategy is `reject` and a run is active.
+            InvalidInput: The server cannot cancel the active run with the strategy's
+                action (Aegra has no `rollback`); nothing was changed.
+        """
+        sdk = self.client.sdk
+        with translate_errors(url=self.client.url, thread_id=thread_id):
+            if created is None:
+                busy = (await sdk.threads.get(thread_id)).get("status") == "busy"
+            else:
+                busy = created.status == "busy"
+            if not busy:
+                return
+            active = [
+                run["run_id"]
+                for status in _ACTIVE_RUN_STATUSES
+                for run in await sdk.runs.list(thread_id, status=status)
+            ]
+            if active and self.multitask_strategy == "reject":
+                raise ThreadBusy(thread_id)
+            for run_id in active:
+                if self.multitask_strategy == "enqueue":
+                    await sdk.runs.join(thread_id, run_id)
+                else:
+                    action: CancelAction = (
+                        "rollback" if self.multitask_strategy == "rollback" else "interrupt"
+                    )
+                    try:
+                        await sdk.runs.cancel(thread_id, run_id, wait=True, action=action)
+                    except sdk_errors.NotFoundError:
+                        pass  # it just ended
+                    except httpx.HTTPStatusError as error:
+                        if error.response.status_code != 422:
+                            raise
+                        # Aegra 0.11 cancels with `cancel` or `interrupt` only.
+                        raise InvalidInput(
+                            f"this server cannot {action} the active run of thread "
+                            f"{thread_id}; use another multitask strategy"
+                        ) from error
 
     def new_thread(self) -> None:
         """Start a new conversation; its thread is created on the next send.

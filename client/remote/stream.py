@@ -4,7 +4,9 @@
 dropped stream from the `ReplayCursor` (see `client.remote.resume` for why the SDK's
 own reconnect is off), asks the server how a run whose stream closed early is doing,
 and cancels the run on the server, at any moment, without a token reaching the
-consumer after the cancel.
+consumer after the cancel. Before a successful run's `RunEnded`, it checks the
+streamed reply against the thread's final state (`client.remote.reconcile`); a run
+error the server redacted gets its message from the run (`client.remote.run_errors`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from langgraph_sdk.schema import RunCreateMetadata, StreamMode, StreamPart
 from client.decode import StreamDecoder
 from client.errors import (
     BrokenStream,
+    ChatClientError,
     ConnectionLost,
     NotFound,
     ServerError,
@@ -29,9 +32,10 @@ from client.errors import (
     ThreadBusy,
     translate_errors,
 )
-from client.events import RunError, RunStatus, StreamEvent, StreamResumed
+from client.events import RunEnded, RunError, RunStatus, StreamEvent, StreamResumed
+from client.remote.reconcile import StreamLedger, corrections, state_messages
 from client.remote.resume import RUNNING_STATUSES, ReplayCursor
-from client.remote.run_errors import named_error
+from client.remote.run_errors import fetch_detail, is_redacted, named_error
 
 if TYPE_CHECKING:
     from client.remote.client import ChatClient
@@ -45,6 +49,9 @@ _RUN_STATUSES: dict[str, RunStatus] = {
     "interrupted": "cancelled",
 }
 """A finished run's server status as the status its stream ends with."""
+
+_STOP_POLLS = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+"""Waits between checks that a cancelled run has stopped: 1.6 s at most in all."""
 
 
 def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
@@ -106,6 +113,7 @@ class RunStreams:
         parts: AsyncIterator[StreamPart],
         *,
         input_ids: Sequence[str] | None = None,
+        reconcile: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Decode a run's stream to its end, rejoining it whenever it drops early.
 
@@ -119,12 +127,18 @@ class RunStreams:
             parts: Its stream.
             input_ids: The ids of the messages the run's input added, if known (see
                 `StreamDecoder`).
+            reconcile: Check a successful run's messages against the thread's final
+                state (False when the stream modes carry no messages, `custom` for
+                one: there is nothing to compare).
         """
         thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
         # A chat shows the same messages in every mode: the summarizer's `nostream`
         # model call stays out of `events` mode as the server keeps it out of `messages`.
         decoder = StreamDecoder(thread_id=thread_id, input_ids=input_ids, skip_nostream=True)
         cursor = ReplayCursor()
+        ledger = StreamLedger()
+        # Held back until the reply has been checked against the thread.
+        ended: RunEnded | None = None
         attempt = 0
         status: RunStatus = "success"
         while True:
@@ -144,7 +158,13 @@ class RunStreams:
                                 yield StreamResumed(run.run_id, cursor.last_id, attempt)
                                 attempt = 0
                             for event in decoder.feed(part):
-                                yield named_error(event) if isinstance(event, RunError) else event
+                                if isinstance(event, RunEnded):
+                                    ended = event
+                                    continue
+                                if isinstance(event, RunError):
+                                    event = await self._explained(run, event)
+                                ledger.record(event)
+                                yield event
                             if run.run_id is None and decoder.run_id is not None:
                                 self._learn_run_id(run, decoder.run_id)
                             if run.cancelled:
@@ -178,7 +198,82 @@ class RunStreams:
         elif status == "error" and not decoder.ended:
             yield RunError("the run failed on the server", "RunFailed")
         for event in decoder.finish(status):
-            yield event
+            if isinstance(event, RunEnded):
+                ended = event
+            else:
+                ledger.record(event)
+                yield event
+        assert ended is not None  # the decoder has ended, so it said how
+        if ended.status == "interrupted":
+            ended = RunEnded(ended.run_id, await self._why_interrupted(run))
+        if ended.status == "cancelled" and run.cancel_requested:
+            await self._until_stopped(run)
+        if ended.status == "success" and reconcile:
+            for event in await self._corrections(run, ledger, input_ids):
+                yield event
+        yield ended
+
+    async def _why_interrupted(self, run: ActiveRun) -> RunStatus:
+        """Tell a cancel from a graph interrupt, both `end: interrupted` on Aegra.
+
+        A cancel is "cancelled", as `langgraph dev` reports it (its run ends with
+        status `interrupted`, which `_after_close` maps). This client's own cancel can
+        end the stream before the cancel request returns; another client's leaves the
+        thread `busy` or `idle`, while a graph interrupt leaves it `interrupted`.
+        """
+        if run.cancel_requested:
+            return "cancelled"
+        try:
+            with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                thread = await self.client.sdk.threads.get(run.thread_id)
+        except ChatClientError:
+            return "interrupted"
+        return "interrupted" if thread.get("status") == "interrupted" else "cancelled"
+
+    async def _until_stopped(self, run: ActiveRun) -> None:
+        """Wait, briefly, until the server has stopped the run this client cancelled.
+
+        Aegra ends a cancelled run's stream before it finalizes the run, so for some
+        milliseconds the thread is still `busy`, and the session's next message would
+        be refused (`ThreadBusy`). One `runs.get` is usually enough.
+        """
+        if run.run_id is None:
+            return
+        for delay in _STOP_POLLS:
+            try:
+                with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                    found = await self.client.sdk.runs.get(run.thread_id, run.run_id)
+            except ChatClientError:
+                return  # gone, or unreachable: nothing here to wait for
+            if found.get("status") not in RUNNING_STATUSES:
+                return
+            await asyncio.sleep(delay)
+
+    async def _explained(self, run: ActiveRun, error: RunError) -> RunError:
+        """Return a run error fit to show: its cause named, Aegra's redaction undone."""
+        if not is_redacted(error) or run.run_id is None:
+            return named_error(error)
+        return await fetch_detail(self.client, run.thread_id, run.run_id, error)
+
+    async def _corrections(
+        self, run: ActiveRun, ledger: StreamLedger, input_ids: Sequence[str] | None
+    ) -> list[StreamEvent]:
+        """Return the events that complete a successful run's reply (see `reconcile`).
+
+        The last root `values` event is the final state when the run streamed in
+        `values` mode; otherwise it costs one `threads.get_state`. That is best
+        effort: the reply stands as streamed when the request fails.
+        """
+        values = ledger.final_values
+        if values is None:
+            try:
+                with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                    state = await self.client.sdk.threads.get_state(run.thread_id)
+            except ChatClientError:
+                return []
+            final = state.get("values")
+            values = final if isinstance(final, dict) else None
+        return corrections(ledger, run.run_id, state_messages(values), input_ids)
 
     async def _after_close(self, run: ActiveRun) -> tuple[str | None, RunStatus]:
         """Ask the server how a run whose stream closed without `end` is doing.

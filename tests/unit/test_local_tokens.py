@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,21 @@ from agent.context import Context
 from agent.window import ConversationWindow
 from client.cli.graphs import project_graphs
 from client.cli.render import PlainRenderer
-from client.events import MessageStarted, RunEnded, RunError, StreamEvent, TextDelta
-from client.local.replay import Recording
+from client.events import (
+    MessageFinished,
+    MessageStarted,
+    NodeUpdate,
+    ReplyRetracted,
+    RunEnded,
+    RunError,
+    RunStarted,
+    StreamEvent,
+    StreamResumed,
+    TextDelta,
+    ToolCallProgress,
+    to_json,
+)
+from client.local.replay import Recording, event_from_json
 from client.local.runtime import LocalRuntime, thread_config
 from client.local.tokens import (
     StreamFailed,
@@ -209,3 +223,19 @@ def test_the_window_knows_the_token_budget() -> None:
     assert not window.should_summarize(turn)
     assert not window.should_summarize(turn, prompt_tokens=100)
     assert window.should_summarize(turn, prompt_tokens=101)
+
+
+def test_every_event_kind_survives_a_json_round_trip() -> None:
+    message = AIMessage(content="6", id="m1")
+    events: list[StreamEvent] = [
+        RunStarted("r1", "t1", 1),
+        MessageStarted("m1", "ai"),
+        TextDelta("m1", "6", role="ai"),
+        ToolCallProgress("m1", 0, "c1", "multiply", {"a": 2}),
+        MessageFinished("m1", message, "stop"),
+        NodeUpdate("assistant", {"messages": []}, ("sub",)),
+        StreamResumed("r1", "5-0", 1),
+        ReplyRetracted("r1", ("m1", "m2"), "run_restarted"),
+        RunEnded("r1", "success"),
+    ]
+    assert [event_from_json(json.loads(json.dumps(to_json(e)))) for e in events] == events

@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from rich.console import Console
 
 from client.cli.render import (
+    RETRACTION_NOTICES,
     JsonRenderer,
     PlainRenderer,
     RichRenderer,
@@ -27,6 +28,7 @@ from client.events import (
     MessageFinished,
     MessageStarted,
     NodeUpdate,
+    ReplyRetracted,
     RunEnded,
     RunError,
     RunStarted,
@@ -460,3 +462,78 @@ def test_rich_folds_a_word_of_wide_characters_by_cells() -> None:
     )
     # Each of these characters takes two cells: three fit after "AI: ", five a line.
     assert screen(out.getvalue()) == ["AI: 日本語", "のテキスト", "です"]
+
+
+# -- withdrawn messages (`ReplyRetracted`) -----------------------------------------
+
+
+def restarted_run() -> list[StreamEvent]:
+    """A run whose first attempt died mid-reply; the retry answers in full."""
+    return [
+        RunStarted("run-1", attempt=1),
+        MessageStarted("m1", "ai", "assistant"),
+        TextDelta("m1", "1 2", "assistant"),
+        TextDelta("m1", " 3", "assistant"),
+        RunStarted("run-1", attempt=1),
+        ReplyRetracted("run-1", ("m1",)),
+        MessageStarted("m2", "ai", "assistant"),
+        TextDelta("m2", "1 2 3 4", "assistant"),
+        MessageFinished("m2", AIMessage(content="1 2 3 4", id="m2"), "stop", None, "assistant"),
+        RunEnded("run-1"),
+    ]
+
+
+def test_plain_ends_a_withdrawn_partial_line_and_says_so_on_stderr() -> None:
+    out, err = plain(restarted_run())
+    assert out == "AI: 1 2 3\nAI: 1 2 3 4\nFinish Reason: stop\n"
+    assert err == RETRACTION_NOTICES["run_restarted"] + "\n"
+
+
+def test_rich_erases_a_withdrawn_partial_reply() -> None:
+    out, err = rich_output(restarted_run())
+    assert screen(out) == ["AI: 1 2 3 4", "Finish Reason: stop"]
+    assert err == ""
+
+
+def test_rich_erases_a_withdrawn_tool_call_block_and_wrapped_lines() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=12, color_system=None)
+    renderer = RichRenderer(console, Console(file=io.StringIO()))
+    events: list[StreamEvent] = [
+        MessageStarted("m1", "ai", "assistant"),
+        TextDelta("m1", "one two three four five", "assistant"),
+        ToolCallProgress("m1", 0, "c1", "multiply", {"a": 2}),
+        ReplyRetracted("run-1", ("m1",)),
+        MessageStarted("m2", "ai", "assistant"),
+        TextDelta("m2", "six", "assistant"),
+        RunEnded("run-1"),
+    ]
+    render_all(renderer, events)
+    shown = screen(out.getvalue())
+    assert shown[0] == "AI: six" and not "".join(shown[1:])  # rows below left blank
+
+
+def test_rich_keeps_what_later_messages_drew_and_says_so_instead() -> None:
+    tool = ToolMessage(content="6", id="t1", tool_call_id="c1", name="multiply")
+    events: list[StreamEvent] = [
+        MessageStarted("m1", "ai", "assistant"),
+        TextDelta("m1", "partial", "assistant"),
+        MessageStarted("t1", "tool"),
+        MessageFinished("t1", tool),
+        ReplyRetracted("run-1", ("m1",), "corrected"),
+        RunEnded("run-1"),
+    ]
+    out, err = rich_output(events)
+    assert screen(out) == ["AI: partial", "Tool Result (multiply): 6"]
+    assert screen(err) == [RETRACTION_NOTICES["corrected"]]
+
+
+def test_json_keeps_the_retraction_as_an_event() -> None:
+    out = io.StringIO()
+    render_all(JsonRenderer(out), [ReplyRetracted("run-1", ("m1",))])
+    assert json.loads(out.getvalue()) == {
+        "run_id": "run-1",
+        "message_ids": ["m1"],
+        "reason": "run_restarted",
+        "kind": "reply_retracted",
+    }
