@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pexpect
@@ -92,6 +93,20 @@ def test_send_reports_a_failed_run_and_exits_1(server_url: str) -> None:
     assert result.returncode == EXIT_RUN_FAILED
     assert result.stderr == "Error: keep_last must be at most summarize_after (3), got 4\n"
     assert "Traceback" not in result.stdout
+
+
+def test_threads_lists_each_threads_message_count(server_url: str) -> None:
+    # Aegra's thread objects carry no `values`: the counts come from the threads' state.
+    user = f"counts-{uuid.uuid4().hex[:8]}"
+    for conversation, turns in (("short", 1), ("long", 2)):
+        for text in ["hi! I'm Ada", "count to 3"][:turns]:
+            sent = lgchat(server_url, "send", "--assistant", "chatbot", "--user", user,
+                          "--conversation", conversation, text)  # fmt: skip
+            assert sent.returncode == EXIT_OK, sent.stderr
+    listed = lgchat(server_url, "threads", "--user", user)
+    assert listed.returncode == EXIT_OK, listed.stderr
+    counts = sorted(line.split()[3] + " msgs" for line in listed.stdout.splitlines())
+    assert counts == ["2 msgs", "4 msgs"]
 
 
 @pytest.mark.parametrize(

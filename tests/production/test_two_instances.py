@@ -10,9 +10,14 @@ balancer would.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +31,8 @@ from tests.support.proxy import FaultProxy
 from tests.support.servers import CONFIG, OFFLINE_ENV
 
 pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
+
+LGCHAT = Path(sys.executable).with_name("lgchat")
 
 FAST_TAKEOVER = {
     "LEASE_DURATION_SECONDS": "5",
@@ -181,3 +188,63 @@ async def test_a_hundred_sessions_across_two_instances_without_an_error(
         results = await asyncio.gather(*(chat(i) for i in range(100)))
     assert [r for r in results if r[0] != "success"] == []
     assert [text for _, _, text in results] == [count_reply(10 + i % 7) for i in range(100)]
+
+
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "plain"])
+def test_lgchat_shows_a_crashed_runs_reply_once(
+    cluster: Cluster, balancer: FaultProxy, json_output: bool
+) -> None:
+    args = ["--json"] if json_output else []
+    seen = {server.log_path: len(server.log_text()) for server in (cluster.a, cluster.b)}
+    proc = subprocess.Popen(
+        [str(LGCHAT), "--url", balancer.url, *args, "send", "--assistant", "chatbot",
+         "count to 600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        # The run's id: from the first JSON line, or from the log of the instance that
+        # picked the run up once the plain reply has begun.
+        if json_output:
+            lines = [proc.stdout.readline() for _ in range(20)]  # well into the reply
+            first, run_id = "".join(lines), json.loads(lines[0])["run_id"]
+        else:
+            first, run_id = proc.stdout.read(12), _picked_up_run(cluster, seen)
+        victim = cluster.executing(run_id)
+        survivor = cluster.b if victim is cluster.a else cluster.a
+        victim.kill()
+        balancer.upstream_port = survivor.port
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    out = (first + rest).splitlines()
+    if json_output:
+        events = [json.loads(line) for line in out]
+        kinds = [e["kind"] for e in events]
+        assert kinds.count("reply_retracted") == 1 and kinds[-1] == "run_ended"
+        after = kinds.index("reply_retracted")
+        text = "".join(e["text"] for e in events[after:] if e["kind"] == "text_delta")
+        assert (text, events[-1]["status"]) == (count_reply(600), "success")
+    else:
+        # Piped stdout is append-only: the withdrawn attempt stays on its own line, the
+        # whole reply follows, and stderr says which line was withdrawn.
+        ai_lines = [line for line in out if line.startswith("AI: ")]
+        assert len(ai_lines) == 2 and ai_lines[1] == f"AI: {count_reply(600)}"
+        assert ai_lines[1].startswith(ai_lines[0]) and ai_lines[0] != ai_lines[1]
+        assert err == "(the server restarted the run; the partial reply above is withdrawn)\n"
+
+
+def _picked_up_run(cluster: Cluster, seen: dict[Path, int]) -> str:
+    """Return the id of the run an instance picked up after the logs' ``seen`` lengths."""
+    deadline = time.monotonic() + 10
+    pattern = re.compile(r"Worker picked up run.*?run_id=([0-9a-f-]{36})")
+    while time.monotonic() < deadline:
+        for server in (cluster.a, cluster.b):
+            found = pattern.findall(server.log_text()[seen[server.log_path] :])
+            if found:
+                return str(found[0])
+        time.sleep(0.05)
+    raise AssertionError("no instance picked up a run")
