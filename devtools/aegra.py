@@ -42,6 +42,20 @@ LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 """The local Redis every machine of this project runs."""
 
 
+SMALL_POOLS: dict[str, str] = {
+    "SQLALCHEMY_POOL_SIZE": "4",
+    "SQLALCHEMY_MAX_OVERFLOW": "4",
+    "LANGGRAPH_MIN_POOL_SIZE": "1",
+    "LANGGRAPH_MAX_POOL_SIZE": "6",
+}
+"""Connection pools of at most 14 Postgres connections per instance.
+
+Aegra's defaults allow 30 (SQLAlchemy) + 20 (the checkpointer) per instance, and
+Postgres allows 100 clients in all by default: two instances under load, or a test
+session's five, would be refused with "too many clients already". Runs wait for a
+connection instead."""
+
+
 @dataclass(frozen=True, slots=True)
 class RedisBroker:
     """The Redis that several instances share.

@@ -27,7 +27,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devtools.aegra import LOCAL_REDIS, PROJECT_DIR, AegraServer, RedisBroker, aegra_executable
+from devtools.aegra import (
+    LOCAL_REDIS,
+    PROJECT_DIR,
+    SMALL_POOLS,
+    AegraServer,
+    RedisBroker,
+    aegra_executable,
+)
 from devtools.devserver import default_state_dir, port_is_free
 from devtools.ports import free_port
 from devtools.postgres import Database, PostgresUnavailable
@@ -108,6 +115,9 @@ def serve(instances: int, port: int) -> int:
     except MissingPrerequisite as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if instances > 1:
+        # Aegra's default pools would let two busy instances exhaust Postgres's 100 clients.
+        env = {**SMALL_POOLS, **env}
     state = default_state_dir(PROJECT_DIR, tool="lgchat-aegra")
     model = env.get("MODEL") or ("openai:gpt-4o" if env.get("OPENAI_API_KEY") else "offline")
     signal.signal(signal.SIGTERM, _interrupt)

@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import pytest
 from client.events import ReplyRetracted, RunStarted, StreamEvent, StreamResumed, TextDelta
 from client.remote.client import ChatClient
 from client.values import Reply
-from devtools.aegra import AegraServer, RedisBroker
+from devtools.aegra import SMALL_POOLS, AegraServer, RedisBroker
 from devtools.postgres import fresh_database
 from tests.integration._helpers import count_reply
 from tests.support.proxy import FaultProxy
@@ -70,7 +71,7 @@ class Cluster:
 def cluster() -> Iterator[Cluster]:
     database = fresh_database()
     redis = RedisBroker(prefix=database.name)
-    env = {**OFFLINE_ENV, "OFFLINE_MODEL_DELAY": PACE, **FAST_TAKEOVER}
+    env = {**SMALL_POOLS, **OFFLINE_ENV, "OFFLINE_MODEL_DELAY": PACE, **FAST_TAKEOVER}
     try:
         a = AegraServer(CONFIG, database=database, redis=redis, env=env)
         b = AegraServer(CONFIG, database=database, redis=redis, env=env)
@@ -203,7 +204,7 @@ def test_lgchat_shows_a_crashed_runs_reply_once(
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     try:
         # The run's id: from the first JSON line, or from the log of the instance that
         # picked the run up once the plain reply has begun.
@@ -216,7 +217,12 @@ def test_lgchat_shows_a_crashed_runs_reply_once(
         survivor = cluster.b if victim is cluster.a else cluster.a
         victim.kill()
         balancer.upstream_port = survivor.port
-        rest, err = proc.communicate(timeout=60)
+        # Read on from the same buffered pipes (communicate would skip what they hold).
+        watchdog = threading.Timer(90, proc.kill)
+        watchdog.start()
+        rest, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
+        watchdog.cancel()
     finally:
         proc.kill()
     assert proc.returncode == 0, err

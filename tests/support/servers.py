@@ -11,13 +11,14 @@ engine they are deselected, never skipped, and the run's header counts them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, cast
 
 import pytest
 
-from devtools.aegra import AegraServer, RedisBroker
+from devtools.aegra import SMALL_POOLS, AegraServer, RedisBroker
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI
 from devtools.postgres import fresh_database
@@ -76,7 +77,9 @@ def engine_server(engine: Engine, env: Mapping[str, str]) -> Iterator[ServerProc
     """Serve the project on ``engine`` with ``env``; stop it (and drop its database) after.
 
     On Aegra the server gets a fresh database and its own Redis queue (named after the
-    database), so servers on the shared Postgres and Redis never see each other's runs.
+    database), so servers on the shared Postgres and Redis never see each other's runs,
+    and small connection pools (`SMALL_POOLS`), so a session's servers stay within
+    Postgres's 100 clients.
     """
     if engine == "dev":
         with DevServer(CONFIG, env=env) as server:
@@ -85,6 +88,7 @@ def engine_server(engine: Engine, env: Mapping[str, str]) -> Iterator[ServerProc
     database = fresh_database()
     try:
         redis = RedisBroker(prefix=database.name)
+        env = {**SMALL_POOLS, **env}
         with AegraServer(CONFIG, database=database, redis=redis, env=env) as aegra:
             yield aegra
     finally:
@@ -128,9 +132,22 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed:
         for name, value in getattr(item, "funcargs", {}).items():
-            if isinstance(value, ServerProcess):
-                report.sections.append((f"{name} log (last 30 lines)", value.log_tail(30)))
+            for label, server in _servers_in(name, value).items():
+                report.sections.append((f"{label} log (last 30 lines)", server.log_tail(30)))
     return report
+
+
+def _servers_in(name: str, value: object) -> dict[str, ServerProcess]:
+    """Return the servers a fixture value is or holds (a dataclass of servers: a cluster)."""
+    if isinstance(value, ServerProcess):
+        return {name: value}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f"{name}.{field.name}": member
+            for field in dataclasses.fields(value)
+            if isinstance(member := getattr(value, field.name), ServerProcess)
+        }
+    return {}
 
 
 SLOW_ENOUGH_TO_CANCEL = "0.002"
