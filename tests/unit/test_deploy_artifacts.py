@@ -625,3 +625,14 @@ def test_installed_aegra_is_the_pinned_one() -> None:
         for dist in site.glob("aegra_*.dist-info")
     }
     assert found == {"aegra_api": AEGRA_VERSION, "aegra_cli": AEGRA_VERSION}
+
+
+def test_postgres_admits_every_instances_full_pools() -> None:
+    services = _services()
+    instances = [s for s in services.values() if _builds_aegra(s) and "command" not in s]
+    command = services["postgres"]["command"]
+    limit = int(next(arg for arg in command if arg.startswith("max_connections=")).split("=")[1])
+    # Aegra 0.11's defaults: SQLAlchemy 10 + 20 overflow, the checkpointer's pool 20.
+    per_instance = 10 + 20 + 20
+    assert len(instances) == 2
+    assert limit >= len(instances) * per_instance + 10, limit
