@@ -345,22 +345,21 @@ def test_no_key_means_the_offline_model(monkeypatch: pytest.MonkeyPatch) -> None
 # --- build contexts ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+EACH_IGNORE_FILE = pytest.mark.parametrize(
     "ignore_file",
     DOCKERIGNORES,
     ids=lambda p: p.parent.name if p.name != ".dockerignore" else "root",
 )
+
+
+@EACH_IGNORE_FILE
 def test_build_context_leaves_out_secrets_and_environments(ignore_file: Path) -> None:
     patterns = _ignore_patterns(ignore_file)
     for path in (".env", ".env.local", ".venv/bin/python", ".venv-aegra/pyvenv.cfg", ".git/HEAD"):
         assert _ignored(path, patterns), f"{ignore_file.name} lets {path} into the image"
 
 
-@pytest.mark.parametrize(
-    "ignore_file",
-    DOCKERIGNORES,
-    ids=lambda p: p.parent.name if p.name != ".dockerignore" else "root",
-)
+@EACH_IGNORE_FILE
 def test_build_context_keeps_what_the_images_need(ignore_file: Path) -> None:
     patterns = _ignore_patterns(ignore_file)
     needed = [
