@@ -146,4 +146,7 @@ async def test_no_token_reaches_the_consumer_after_cancel_returns(offline_server
         after_cancel = await kinds_after_cancel(
             session, "count to 5000", stream_mode="messages-tuple"
         )
-    assert after_cancel == ["message_finished", "run_ended"]
+    # No token: at most the open message is closed, then the run ends. The session waits
+    # for the server to stop the run before it ends the stream, so the message may be
+    # closed while `cancel` is still returning.
+    assert after_cancel in (["message_finished", "run_ended"], ["run_ended"])
