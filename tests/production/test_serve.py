@@ -130,3 +130,20 @@ def test_a_missing_prerequisite_is_one_line_and_exit_1(
     out, err = proc.communicate(timeout=30)
     assert (proc.returncode, out) == (1, "")
     assert len(err.splitlines()) == 1 and err.startswith(message)
+
+
+def test_make_says_in_one_line_that_aegra_needs_python_3_12(tmp_path: Path) -> None:
+    # As on a machine with no Python 3.12+: the interpreter search found nothing.
+    venv = tmp_path / "venv"
+    result = subprocess.run(
+        ["make", "-s", "install-aegra", "PYTHON_AEGRA=", f"AEGRA_VENV={venv}",
+         f"AEGRA_STAMP={venv}/.installed"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0 and not venv.exists()
+    assert result.stderr.splitlines()[0] == (
+        "error: Aegra needs Python 3.12 or newer (none found on PATH or in pyenv)"
+    )
