@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m bench [conversation|cpu] [--smoke] [--out DIR]``.
+"""Run the benchmark suite: ``python -m bench [conversation|cpu|engines] [--smoke] [--out DIR]``.
 
 Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
 ports, stopped at the end), runs the five benchmarks of `bench.suite` one after the
@@ -8,6 +8,9 @@ other, and writes ``latest.md``, ``latest.json`` and the PNG plots into ``--out`
 writes ``conversation.md``, ``conversation.json`` and ``conversation.png`` instead,
 leaving the full report alone. ``cpu`` runs only the client-CPU measurements (the live
 pairs of benchmark 2 and the replay of benchmark 3) and writes ``cpu.md`` and ``cpu.json``.
+``engines`` runs only the engine comparison (`bench.engines`: `langgraph dev`, Aegra, Aegra
+x 2 with Redis) and writes ``engines.md``, ``engines.json`` and ``engines.png``; the full
+run starts with it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import dataclasses
 import json
 import math
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import conversation, suite
+from bench import conversation, engines, engines_report, suite
 from bench.common import ModelServer, counting_client, dev_server, machine_info, scratch_dir
 from bench.report import _table, cpu_section, markdown, plots
 
@@ -127,15 +131,66 @@ def _write_conversation(results: dict[str, Any], out: Path, started: float) -> i
     return 0
 
 
+def _write_engines(results: dict[str, Any], out: Path, started: float) -> None:
+    """Write ``engines.json``, ``engines.md`` and ``engines.png`` into ``out``."""
+    (out / "engines.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    png = engines_report.plot(results, out)
+    (out / "engines.md").write_text(engines_report.markdown(results, png, results["elapsed_s"]))
+    _log(started, f"wrote {out / 'engines.md'}")
+
+
+async def _engines(model: ModelServer, work: Path, smoke: bool, started: float) -> dict[str, Any]:
+    """Run `bench.engines` on the running model server; return its results."""
+    sizes = engines.SMOKE if smoke else engines.EngineSizes()
+    t0 = time.monotonic()
+    results = await engines.run(model, work, sizes, lambda text: _log(started, text))
+    results.update(machine=machine_info(), smoke=smoke, elapsed_s=time.monotonic() - t0)
+    return results
+
+
+async def _run(
+    args: argparse.Namespace,
+    model: ModelServer,
+    work: Path,
+    sizes: suite.Sizes,
+    jobs: int,
+    started: float,
+) -> dict[str, Any]:
+    """Run what ``args`` asks for, all in one event loop.
+
+    The model client of benchmark 1 keeps its connection pool, which belongs to the loop
+    it was opened in, from one call to the next.
+    """
+    if args.only in (None, "engines"):
+        _write_engines(await _engines(model, work, args.smoke, started), args.out, started)
+        if args.only == "engines":
+            return {}
+    _log(started, "starting langgraph dev")
+    with dev_server(model, jobs=jobs, workdir=work) as server:
+        _log(started, f"langgraph dev up at {server.url} ({server.startup_seconds:.1f}s)")
+        assert server.pid is not None
+        if args.only == "conversation":
+            return {"conversation": await _conversation_only(server.url, model, sizes)}
+        if args.only == "cpu":
+            return {"cpu": await _cpu_only(server.url, sizes)}
+        return await run_all(server.url, model, server.pid, sizes)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite and write the report; return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write results")
     parser.add_argument(
-        "only", nargs="?", choices=["conversation", "cpu"], help="run only this benchmark"
+        "only",
+        nargs="?",
+        choices=["conversation", "cpu", "engines"],
+        help="run only this benchmark",
     )
     args = parser.parse_args(argv)
+    # SIGTERM (`timeout`, a CI cancel) unwinds like Ctrl-C, so every server is stopped and
+    # every database dropped; by default it would leave them running.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sizes = suite.SMOKE if args.smoke else suite.Sizes()
     jobs = max(max(sizes.concurrency), 10)
     out: Path = args.out
@@ -144,21 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     work = scratch_dir()
     model = ModelServer(work).start()
     try:
-        _log(started, f"model server on port {model.port}; starting langgraph dev")
-        with dev_server(model, jobs=jobs, workdir=work) as server:
-            _log(started, f"langgraph dev up at {server.url} ({server.startup_seconds:.1f}s)")
-            assert server.pid is not None
-            if args.only == "conversation":
-                results = {
-                    "conversation": asyncio.run(_conversation_only(server.url, model, sizes))
-                }
-            elif args.only == "cpu":
-                results = {"cpu": asyncio.run(_cpu_only(server.url, sizes))}
-            else:
-                results = asyncio.run(run_all(server.url, model, server.pid, sizes))
+        _log(started, f"model server on port {model.port}")
+        results = asyncio.run(_run(args, model, work, sizes, jobs, started))
     finally:
         model.stop()
         shutil.rmtree(work, ignore_errors=True)
+    if args.only == "engines":
+        return 0
     elapsed = time.monotonic() - started
     results.update(machine=machine_info(), smoke=args.smoke, jobs=jobs, elapsed_s=elapsed)
     if args.only == "conversation":

@@ -127,6 +127,13 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / CLOCK_TICKS
 
 
+def machine_cpu_seconds() -> float:
+    """Return CPU seconds all cores have spent busy since boot (``/proc/stat``, not idle)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user).
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
 # --- model server ---------------------------------------------------------------------
 
 
@@ -205,15 +212,20 @@ class ModelServer:
         return result
 
 
-@contextlib.contextmanager
-def dev_server(model: ModelServer, *, jobs: int, workdir: Path) -> Iterator[DevServer]:
-    """Run `langgraph dev` with ``--n-jobs-per-worker jobs``, its model the scripted one."""
-    env = {
+def model_env(model: ModelServer) -> dict[str, str]:
+    """Return the server environment that makes the graphs' model the scripted one."""
+    return {
         "OPENAI_BASE_URL": model.base_url,
         "OPENAI_API_KEY": "bench",
         "MODEL": "openai:gpt-4o",
         "OFFLINE_MODEL_DELAY": "0",
     }
+
+
+@contextlib.contextmanager
+def dev_server(model: ModelServer, *, jobs: int, workdir: Path) -> Iterator[DevServer]:
+    """Run `langgraph dev` with ``--n-jobs-per-worker jobs``, its model the scripted one."""
+    env = model_env(model)
     extra_args = ("--n-jobs-per-worker", str(jobs))
     with DevServer(
         CONFIG, env=env, workdir=workdir, startup_timeout=90, extra_args=extra_args

@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.common import ModelServer, mean
+from bench.figures import save_figure
 from client.remote.client import ChatClient
 from client.remote.session import RemoteChatSession
 
@@ -144,10 +145,7 @@ def plot(conv: dict[str, Any], out: Path) -> str:
     ax.set_title("Conversation cost per turn")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "conversation.png", dpi=100)
-    plt.close(fig)
-    return "conversation.png"
+    return save_figure(fig, out / "conversation.png")
 
 
 def _cycle(conv: dict[str, Any]) -> str:

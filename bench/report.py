@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench import conversation
+from bench.figures import save_figure
 
 P99_TARGET_MS = 1.0
 CPU_TARGET_PCT = 10.0
@@ -129,10 +130,7 @@ def plots(results: dict[str, Any], out: Path) -> list[str]:
     ax.set_ylabel("token delay: arrival - emission (ms)")
     ax.set_title("Per-token delay by path (values mode left out: whole reply at once)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=100)
-    plt.close(fig)
-    names.append("latency.png")
+    names.append(save_figure(fig, out / "latency.png"))
 
     wire = results["wire"]["rows"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -151,10 +149,7 @@ def plots(results: dict[str, Any], out: Path) -> list[str]:
     for axis in (left, right):
         axis.legend()
         axis.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "bytes_cpu.png", dpi=100)
-    plt.close(fig)
-    names.append("bytes_cpu.png")
+    names.append(save_figure(fig, out / "bytes_cpu.png"))
 
     conc = results["concurrency"]["rows"]
     xs = [r["sessions"] for r in conc]
@@ -179,10 +174,7 @@ def plots(results: dict[str, Any], out: Path) -> list[str]:
     right.legend(handles=handles, loc="upper left")
     right.set_title("Token delay and server CPU")
     left.set_title("Aggregate delivery")
-    fig.tight_layout()
-    fig.savefig(out / "concurrency.png", dpi=100)
-    plt.close(fig)
-    names.append("concurrency.png")
+    names.append(save_figure(fig, out / "concurrency.png"))
 
     names.append(conversation.plot(results["conversation"], out))
     return names

@@ -15,10 +15,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import io
 import itertools
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from bench.common import (
     RunTrace,
     WireCounter,
     group_cpu_seconds,
+    machine_cpu_seconds,
     mean,
     new_nonce,
     percentile,
@@ -481,26 +484,53 @@ async def overhead(recordings: dict[str, bytes], sizes: Sizes) -> dict[str, Any]
 
 
 async def concurrency(
-    url: str, model: ModelServer, server_pid: int, sizes: Sizes
+    url: str | Sequence[str],
+    model: ModelServer,
+    server_pid: int | Sequence[int],
+    sizes: Sizes,
+    *,
+    level_budget_s: float = math.inf,
 ) -> dict[str, Any]:
-    """Benchmark 4: N simultaneous sessions (default modes) against one server."""
+    """Benchmark 4: N simultaneous sessions (default modes) against one server or several.
+
+    Args:
+        url: The server, or several sharing one database: sessions go round-robin.
+        model: The scripted model server.
+        server_pid: Process group(s) whose CPU is the server CPU (summed).
+        sizes: Levels, tokens and rate.
+        level_budget_s: Skip the remaining levels once the next one would take longer
+            than this at the aggregate rate just measured (the server is saturated).
+    """
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+
+    def server_cpu_s() -> float:
+        return sum(group_cpu_seconds(pid) for pid in pids)
+
     rows: list[dict[str, Any]] = []
-    idle0, t_idle = group_cpu_seconds(server_pid), time.monotonic()
+    skipped: list[int] = []
+    idle0, t_idle = server_cpu_s(), time.monotonic()
     await asyncio.sleep(3.0)
-    idle_pct = (group_cpu_seconds(server_pid) - idle0) / (time.monotonic() - t_idle) * 100
-    async with ChatClient(url) as chat:
-        await chat.assistants()
+    idle_pct = (server_cpu_s() - idle0) / (time.monotonic() - t_idle) * 100
+    async with contextlib.AsyncExitStack() as stack:
+        chats = [await stack.enter_async_context(ChatClient(u)) for u in urls]
+        for chat in chats:
+            await chat.assistants()
         for level in sizes.concurrency:
+            rate = rows[-1]["tokens_per_s"] if rows else math.nan
+            if rate > 0 and level * sizes.concurrency_tokens / rate > level_budget_s:
+                skipped.append(level)  # saturated: it would only queue for longer
+                continue
             model.reset()
             gate = asyncio.Semaphore(20)
 
-            async def opened(gate: asyncio.Semaphore = gate) -> RemoteChatSession:
+            async def opened(index: int, gate: asyncio.Semaphore = gate) -> RemoteChatSession:
                 async with gate:
-                    return await new_session(chat)
+                    return await new_session(chats[index % len(chats)])
 
-            sessions = await asyncio.gather(*(opened() for _ in range(level)))
+            sessions = await asyncio.gather(*(opened(i) for i in range(level)))
             await asyncio.sleep(1.0)
-            s0, m0, c0 = group_cpu_seconds(server_pid), group_cpu_seconds(model.pid), 0.0
+            s0, m0, all0 = server_cpu_s(), group_cpu_seconds(model.pid), machine_cpu_seconds()
             c0 = time.process_time()
             t0 = time.monotonic()
             traces = await asyncio.gather(
@@ -510,9 +540,10 @@ async def concurrency(
                 )
             )
             wall = time.monotonic() - t0
-            server_cpu = group_cpu_seconds(server_pid) - s0
+            server_cpu = server_cpu_s() - s0
             model_cpu = group_cpu_seconds(model.pid) - m0
             client_cpu = time.process_time() - c0
+            machine_cpu = machine_cpu_seconds() - all0
             emissions = model.emissions()
             delays = [d for t in traces for d in t.delays(emissions.get(t.nonce, {}))]
             firsts = [min(t.arrivals.values()) for t in traces if t.arrivals]
@@ -538,6 +569,7 @@ async def concurrency(
                     "server_cpu_pct": server_cpu / wall * 100,
                     "model_cpu_pct": model_cpu / wall * 100,
                     "client_cpu_pct": client_cpu / wall * 100,
+                    "machine_cpu_pct": machine_cpu / wall * 100,
                 }
             )
             print(f"  concurrency {level}: {rows[-1]['tokens_per_s']:.0f} tok/s", flush=True)
@@ -545,6 +577,8 @@ async def concurrency(
         "tokens": sizes.concurrency_tokens,
         "rate": sizes.concurrency_rate,
         "idle_server_cpu_pct": idle_pct,
+        "servers": len(urls),
+        "skipped": skipped,
         "rows": rows,
     }
 

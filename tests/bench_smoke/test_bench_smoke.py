@@ -2,8 +2,11 @@
 
 `python -m bench --smoke` starts its own scripted model server and `langgraph dev`, runs
 every benchmark at toy sizes (1 session, 20 tokens, 3 turns) and writes the report into
-a temporary directory. Nothing here asserts a timing: only that each benchmark produced
-finite, non-negative numbers of the right shape, and the counts that are deterministic.
+a temporary directory. It also runs the engine comparison (`bench.engines`: `langgraph
+dev`, Aegra, Aegra x 2 with Redis, and one fast SIGKILL recovery), which needs the local
+Postgres and Redis. Nothing here asserts a timing beyond sanity (ordering, upper bounds
+far above the expected): only that each benchmark produced finite, non-negative numbers
+of the right shape, and the counts that are deterministic.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def _run_bench(*args: str) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -164,3 +167,65 @@ def test_cpu_runs_alone(tmp_path: Path) -> None:
         assert row["parts"] > 0
         assert row["bare_median_us_per_part"] > 0
         assert row["per_part_ms"]["p99"] >= 0
+
+
+@pytest.fixture(scope="module")
+def engines(smoke: tuple[Path, dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
+    """The engine comparison written by the same smoke run."""
+    out, _ = smoke
+    return out, json.loads((out / "engines.json").read_text())
+
+
+@pytest.mark.server
+def test_engines_report(engines: tuple[Path, dict[str, Any]]) -> None:
+    out, results = engines
+    report = (out / "engines.md").read_text()
+    for heading in ("## Targets", "## 1. Latency", "## 2. Concurrency", "## 3. Recovery"):
+        assert heading in report
+    assert "TTFT through our client <= model's own + 50 ms" in report
+    assert (out / "engines.png").read_bytes().startswith(b"\x89PNG")
+    assert set(results["engines"]) == {"dev", "aegra", "aegra-x2"}
+    assert results["smoke"] is True
+
+
+@pytest.mark.server
+def test_engines_latency_and_concurrency(engines: tuple[Path, dict[str, Any]]) -> None:
+    _, results = engines
+    for name, engine in results["engines"].items():
+        latency = engine["latency"]
+        assert _finite(latency), name
+        assert latency["errors"] == 0, name
+        assert 0 < latency["dispatch_ms"] <= latency["ttft_ms"] < 10_000, name
+        assert 0 < latency["model_ttft_ms"] < 10_000, name
+        assert latency["delivery_ms"] >= 0, name
+        assert engine["startup_s"] > 0, name
+        conc = engine["concurrency"]
+        assert conc["servers"] == (2 if name == "aegra-x2" else 1)
+        assert conc["skipped"] == []
+        (row,) = conc["rows"]
+        assert row["sessions"] == 1
+        assert row["errors"] == 0, row["error_samples"]
+        assert row["delivered"] == row["expected"] == SMOKE_TOKENS
+        assert _finite(row["delay_ms"])
+        assert row["server_cpu_pct"] >= 0
+        assert row["client_cpu_pct"] >= 0
+        assert engine["saturation"]["saturates_at"] is None
+
+
+@pytest.mark.server
+def test_engines_recovery(engines: tuple[Path, dict[str, Any]]) -> None:
+    _, results = engines
+    assert results["engines"]["dev"]["recovery"] == "lost"
+    recoveries = results["engines"]["aegra-x2"]["recovery"]
+    assert set(recoveries) == {"short"}  # the smoke run skips Aegra's default lease
+    short = recoveries["short"]
+    assert "failed" not in short, short.get("failed")
+    assert short["lease"]["LEASE_DURATION_SECONDS"] == "3"
+    assert short["run_status"] == short["stream_status"] == "success"
+    assert short["complete"]
+    assert short["error"] is None
+    assert short["retracted"]  # the partial reply of the killed attempt was retracted
+    assert short["model_requests"] == 2  # the first attempt and the retry
+    assert 1 <= short["killed_after_tokens"] < SMOKE_TOKENS
+    assert 0 < short["takeover_s"] <= short["first_token_s"] <= short["final_event_s"]
+    assert short["final_event_s"] <= short["success_s"] < 30
