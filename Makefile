@@ -35,7 +35,7 @@ help:
 	@echo "make serve  serve on Aegra over local Postgres, port $(SERVE_PORT) (needs Python 3.12+)"
 	@echo "make serve-ha  two Aegra instances sharing Postgres and Redis"
 	@echo "make test-prod  the real-server suites on Aegra over Postgres + Redis"
-	@echo "make bench  run the benchmarks; writes bench/results/latest.md and plots"
+	@echo "make bench  run the benchmarks (Aegra's need Python 3.12+, Postgres, Redis); writes bench/results/"
 	@echo "make lint   ruff and mypy"
 
 install: $(STAMP)
@@ -71,7 +71,9 @@ demo: $(STAMP)
 chat: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
 
-bench: $(STAMP)
+# The engine comparison needs what test-prod needs.
+bench: $(STAMP) $(AEGRA_STAMP)
+	@$(BIN)/python -m devtools.serve --check --instances 2
 	$(BIN)/python -m bench
 
 test: $(STAMP)
@@ -80,7 +82,8 @@ test: $(STAMP)
 # The real-server suites again, on Aegra over Postgres + Redis (fresh databases).
 test-prod: $(STAMP) $(AEGRA_STAMP)
 	@$(BIN)/python -m devtools.serve --check --instances 2
-	$(BIN)/python -m pytest --engine aegra tests/integration tests/production tests/unit/test_deploy_artifacts.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --engine aegra tests/integration tests/production tests/unit/test_deploy_artifacts.py \
+		tests/bench_smoke $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

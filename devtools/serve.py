@@ -90,14 +90,14 @@ def _check(
         database.ensure() if create else database.exists()
     except PostgresUnavailable as error:
         raise MissingPrerequisite(
-            f"make serve needs Postgres: {error} (start it, or set DATABASE_URL)"
+            f"Aegra needs Postgres: {error} (start it, or set DATABASE_URL)"
         ) from None
     if instances == 1:
         return database, None
     redis = RedisBroker(url=env.get("REDIS_URL", LOCAL_REDIS), prefix="lgchat")
     if not redis_answers(redis.url):
         raise MissingPrerequisite(
-            f"make serve-ha needs Redis: nothing answers at {redis.url} (start it, or set "
+            f"two Aegra instances need Redis: nothing answers at {redis.url} (start it, or set "
             "REDIS_URL)"
         )
     return database, redis

@@ -2,11 +2,12 @@
 
 `python -m bench --smoke` starts its own scripted model server and `langgraph dev`, runs
 every benchmark at toy sizes (1 session, 20 tokens, 3 turns) and writes the report into
-a temporary directory. It also runs the engine comparison (`bench.engines`: `langgraph
-dev`, Aegra, Aegra x 2 with Redis, and one fast SIGKILL recovery), which needs the local
-Postgres and Redis. Nothing here asserts a timing beyond sanity (ordering, upper bounds
-far above the expected): only that each benchmark produced finite, non-negative numbers
-of the right shape, and the counts that are deterministic.
+a temporary directory. `python -m bench engines --smoke` runs the engine comparison
+(`bench.engines`: `langgraph dev`, Aegra, Aegra x 2 with Redis, and one fast SIGKILL
+recovery), which needs `.venv-aegra` and the local Postgres and Redis: `make test-prod`
+runs those tests, `make test` the others. Nothing here asserts a timing beyond sanity
+(ordering, upper bounds far above the expected): only that each benchmark produced
+finite, non-negative numbers of the right shape, and the counts that are deterministic.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_TOKENS = 20
 SMOKE_TURNS = 3
+
+
+# The engine comparison runs Aegra on Postgres and Redis: `make test-prod` runs it. The
+# rest runs `langgraph dev` alone, in `make test`.
+ON_AEGRA = pytest.mark.engines("aegra")
+ON_DEV = pytest.mark.engines("dev")
 
 
 def _numbers(value: Any) -> list[float]:
@@ -65,6 +72,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
 
 
 @pytest.mark.server
+@ON_DEV
 def test_writes_report_and_plots(smoke: tuple[Path, dict[str, Any]]) -> None:
     out, results = smoke
     report = (out / "latest.md").read_text()
@@ -79,6 +87,7 @@ def test_writes_report_and_plots(smoke: tuple[Path, dict[str, Any]]) -> None:
 
 
 @pytest.mark.server
+@ON_DEV
 def test_latency_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     rows = {row["path"]: row for row in results["latency"]["rows"]}
@@ -93,6 +102,7 @@ def test_latency_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
 
 
 @pytest.mark.server
+@ON_DEV
 def test_wire_and_overhead_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     wire = results["wire"]
@@ -116,6 +126,7 @@ def test_wire_and_overhead_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
 
 
 @pytest.mark.server
+@ON_DEV
 def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     (row,) = results["concurrency"]["rows"]
@@ -135,6 +146,7 @@ def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]
 
 
 @pytest.mark.server
+@ON_DEV
 def test_conversation_runs_alone(tmp_path: Path) -> None:
     _run_bench("conversation", "--smoke", "--out", str(tmp_path))
     assert not (tmp_path / "latest.md").exists()
@@ -149,6 +161,7 @@ def test_conversation_runs_alone(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
+@ON_DEV
 def test_cpu_runs_alone(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "bench", "cpu", "--smoke", "--out", str(tmp_path)],
@@ -170,13 +183,15 @@ def test_cpu_runs_alone(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def engines(smoke: tuple[Path, dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
-    """The engine comparison written by the same smoke run."""
-    out, _ = smoke
+def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Run the engine comparison's smoke version once; return its output and results."""
+    out = tmp_path_factory.mktemp("engines")
+    _run_bench("engines", "--smoke", "--out", str(out))
     return out, json.loads((out / "engines.json").read_text())
 
 
 @pytest.mark.server
+@ON_AEGRA
 def test_engines_report(engines: tuple[Path, dict[str, Any]]) -> None:
     out, results = engines
     report = (out / "engines.md").read_text()
@@ -189,6 +204,7 @@ def test_engines_report(engines: tuple[Path, dict[str, Any]]) -> None:
 
 
 @pytest.mark.server
+@ON_AEGRA
 def test_engines_latency_and_concurrency(engines: tuple[Path, dict[str, Any]]) -> None:
     _, results = engines
     for name, engine in results["engines"].items():
@@ -213,6 +229,7 @@ def test_engines_latency_and_concurrency(engines: tuple[Path, dict[str, Any]]) -
 
 
 @pytest.mark.server
+@ON_AEGRA
 def test_engines_recovery(engines: tuple[Path, dict[str, Any]]) -> None:
     _, results = engines
     assert results["engines"]["dev"]["recovery"] == "lost"

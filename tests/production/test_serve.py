@@ -106,12 +106,12 @@ def test_serve_prints_its_urls_answers_and_stops_everything_on_ctrl_c(
         (
             ["--instances", "1"],
             {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
-            "error: make serve needs Postgres: Postgres at postgresql://postgres@127.0.0.1:1/x",
+            "error: Aegra needs Postgres: Postgres at postgresql://postgres@127.0.0.1:1/x",
         ),
         (
             ["--instances", "2"],
             {"REDIS_URL": "redis://127.0.0.1:1/0"},
-            "error: make serve-ha needs Redis: nothing answers at redis://127.0.0.1:1/0 "
+            "error: two Aegra instances need Redis: nothing answers at redis://127.0.0.1:1/0 "
             "(start it, or set REDIS_URL)",
         ),
         (
