@@ -24,7 +24,7 @@ SERVE_PORT ?= 2026
 
 export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 
-.PHONY: help install install-aegra dev demo chat serve serve-ha test test-prod lint format bench clean
+.PHONY: help install install-aegra dev demo chat serve serve-ha test test-prod lint format bench dockerfile clean
 
 help:
 	@echo "make demo   start langgraph dev with the offline model, run 'lgchat demo', stop"
@@ -70,6 +70,13 @@ demo: $(STAMP)
 
 chat: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
+
+# The LangGraph Server image's Dockerfile, with the project's folder in the image named
+# after the project rather than after this checkout's folder.
+dockerfile: $(STAMP)
+	$(BIN)/langgraph dockerfile -c langgraph.json deploy/langgraph-server/Dockerfile
+	$(BIN)/python -c 'import pathlib, sys; p = pathlib.Path(sys.argv[1]); p.write_text(p.read_text().replace(sys.argv[2], sys.argv[3]))' \
+		deploy/langgraph-server/Dockerfile /deps/$(notdir $(CURDIR)) /deps/langgraph-streaming-chat
 
 # The engine comparison needs what test-prod needs.
 bench: $(STAMP) $(AEGRA_STAMP)
