@@ -286,8 +286,7 @@ def test_server_dockerfile_is_what_the_cli_generates(tmp_path: Path) -> None:
     # (`/deps/<name>`), which differs from clone to clone; everything else must match.
     generated = (out / "Dockerfile").read_text().replace(f"/deps/{REPO.name}", PROJECT_IN_IMAGE)
     assert SERVER_DOCKERFILE.read_text() == generated, (
-        "deploy/langgraph-server/Dockerfile is stale; regenerate it with "
-        "`make dockerfile`"
+        "deploy/langgraph-server/Dockerfile is stale; regenerate it with `make dockerfile`"
     )
 
 
