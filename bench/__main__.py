@@ -94,9 +94,15 @@ async def _cpu_only(url: str, sizes: suite.Sizes) -> dict[str, Any]:
     return {"live": live, "overhead": await suite.overhead(recordings, sizes)}
 
 
+def _save(out: Path, name: str, results: dict[str, Any], report: str, started: float) -> None:
+    """Write ``<name>.json`` (the results, strict JSON) and ``<name>.md`` into ``out``."""
+    (out / f"{name}.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
+    (out / f"{name}.md").write_text(report)
+    _log(started, f"wrote {out / f'{name}.md'}")
+
+
 def _write_cpu(results: dict[str, Any], out: Path, started: float) -> int:
     """Write ``cpu.json`` and ``cpu.md`` into ``out``."""
-    (out / "cpu.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     lines = [
         "# Client CPU (benchmarks 2 and 3, CPU part alone)",
         "",
@@ -104,14 +110,12 @@ def _write_cpu(results: dict[str, Any], out: Path, started: float) -> int:
         "",
         *cpu_section(results["cpu"]),
     ]
-    (out / "cpu.md").write_text("\n".join(lines))
-    _log(started, f"wrote {out / 'cpu.md'}")
+    _save(out, "cpu", results, "\n".join(lines), started)
     return 0
 
 
 def _write_conversation(results: dict[str, Any], out: Path, started: float) -> int:
     """Write ``conversation.json``, ``conversation.md`` and its plot into ``out``."""
-    (out / "conversation.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     conv = results["conversation"]
     png = conversation.plot(conv, out)
     lines = [
@@ -126,17 +130,15 @@ def _write_conversation(results: dict[str, Any], out: Path, started: float) -> i
         f"![{png}]({png})",
         "",
     ]
-    (out / "conversation.md").write_text("\n".join(lines))
-    _log(started, f"wrote {out / 'conversation.md'}")
+    _save(out, "conversation", results, "\n".join(lines), started)
     return 0
 
 
 def _write_engines(results: dict[str, Any], out: Path, started: float) -> None:
     """Write ``engines.json``, ``engines.md`` and ``engines.png`` into ``out``."""
-    (out / "engines.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     png = engines_report.plot(results, out)
-    (out / "engines.md").write_text(engines_report.markdown(results, png, results["elapsed_s"]))
-    _log(started, f"wrote {out / 'engines.md'}")
+    report = engines_report.markdown(results, png, results["elapsed_s"])
+    _save(out, "engines", results, report, started)
 
 
 async def _engines(model: ModelServer, work: Path, smoke: bool, started: float) -> dict[str, Any]:
@@ -213,10 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         return _write_conversation(results, out, started)
     if args.only == "cpu":
         return _write_cpu(results, out, started)
-    (out / "latest.json").write_text(json.dumps(_clean(results), indent=1) + "\n")
     pngs = plots(results, out)
-    (out / "latest.md").write_text(markdown(results, pngs, elapsed))
-    _log(started, f"wrote {out / 'latest.md'}")
+    _save(out, "latest", results, markdown(results, pngs, elapsed), started)
     return 0
 
 
