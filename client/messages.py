@@ -16,6 +16,19 @@ def is_assistant_role(role: str) -> bool:
     return role in ASSISTANT_ROLES
 
 
+def state_messages(values: object) -> list[Mapping[str, Any]]:
+    """Return the message dicts of a thread's `values` (none when it holds no messages).
+
+    Args:
+        values: A thread's or a state's `values` off the wire; anything but a dict
+            with a `messages` list (None, for a thread object from Aegra) has none.
+    """
+    messages = values.get("messages") if isinstance(values, Mapping) else None
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, Mapping)]
+
+
 def message_from_dict(data: Mapping[str, Any]) -> BaseMessage:
     """Return the LangChain message for a message dict from the server."""
     return messages_from_dict([{"type": data.get("type", "ai"), "data": dict(data)}])[0]

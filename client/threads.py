@@ -25,6 +25,7 @@ from typing import Any
 from langgraph_sdk.schema import Thread
 
 from client.errors import InvalidInput, ThreadNotFound
+from client.messages import state_messages
 
 PROJECT_NAMESPACE = uuid.UUID("3f0f6a5e-2b8e-5c1d-9a47-6c1b2d8e4f10")
 """Namespace of every conversation thread id. Changing it orphans existing threads."""
@@ -131,8 +132,6 @@ class ThreadInfo:
     def from_thread(cls, thread: Thread) -> ThreadInfo:
         """Build the summary from the SDK's thread dict."""
         metadata: dict[str, Any] = thread.get("metadata") or {}
-        values = thread.get("values")
-        messages = values.get("messages") if isinstance(values, dict) else None
         return cls(
             thread_id=str(thread["thread_id"]),
             status=str(thread.get("status", "")),
@@ -140,7 +139,7 @@ class ThreadInfo:
             user_id=_optional_str(metadata.get(USER_ID_KEY)),
             conversation_id=_optional_str(metadata.get(CONVERSATION_ID_KEY)),
             graph_id=_optional_str(metadata.get(GRAPH_ID_KEY)),
-            message_count=len(messages) if isinstance(messages, list) else 0,
+            message_count=len(state_messages(thread.get("values"))),
         )
 
 

@@ -21,7 +21,7 @@ from client.events import (
     TextDelta,
     ToolCallProgress,
 )
-from client.messages import is_assistant_role, message_from_dict
+from client.messages import is_assistant_role, message_from_dict, state_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class ThreadSnapshot:
         values = state["values"] if isinstance(state["values"], dict) else {}
         return cls(
             thread_id=thread_id,
-            messages=[message_from_dict(m) for m in values.get("messages") or []],
+            messages=[message_from_dict(m) for m in state_messages(values)],
             summary=str(values.get("summary") or ""),
             next_nodes=tuple(state.get("next") or ()),
         )

@@ -36,7 +36,7 @@ from client.errors import (
     translate_errors,
 )
 from client.inputs import DEFAULT_STREAM_MODES, check_url
-from client.messages import message_from_dict, unique_messages
+from client.messages import message_from_dict, state_messages, unique_messages
 from client.remote.resume import ResumePolicy, guard_event_streams
 from client.remote.session import RemoteChatSession
 from client.threads import (
@@ -254,10 +254,8 @@ class ChatClient:
                         state = await self.sdk.threads.get_state(thread_id)
                 except ChatClientError:
                     return
-            values = state.get("values")
-            messages = values.get("messages") if isinstance(values, dict) else None
-            if isinstance(messages, list):
-                infos[index] = dataclasses.replace(infos[index], message_count=len(messages))
+            count = len(state_messages(state["values"]))
+            infos[index] = dataclasses.replace(infos[index], message_count=count)
 
         await asyncio.gather(*(count(index) for index in lacking))
         return infos
@@ -389,5 +387,4 @@ def _history_cursor(checkpoint: Checkpoint) -> Checkpoint:
 
 
 def _state_messages(state: ThreadState) -> list[BaseMessage]:
-    values = state["values"] if isinstance(state["values"], dict) else {}
-    return [message_from_dict(data) for data in values.get("messages") or []]
+    return [message_from_dict(data) for data in state_messages(state["values"])]

@@ -17,7 +17,7 @@ removed some of the run's messages from it, which is no loss.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -97,14 +97,6 @@ def corrections(
             out.append(ReplyRetracted(run_id, (message_id,), "corrected"))
             out += _whole(message_id, message)
     return out
-
-
-def state_messages(values: Mapping[str, Any] | None) -> Sequence[Mapping[str, Any]]:
-    """Return the message dicts of a state's values (none when it has no messages)."""
-    messages = values.get("messages") if isinstance(values, Mapping) else None
-    if not isinstance(messages, list):
-        return []
-    return [m for m in messages if isinstance(m, Mapping)]
 
 
 def _whole(message_id: str, message: BaseMessage) -> list[StreamEvent]:

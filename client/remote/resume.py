@@ -34,12 +34,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+from langgraph_sdk.schema import RunStatus as ServerRunStatus
 from langgraph_sdk.schema import StreamPart
 
 REPLAY_ALL = "0"
 """A `last_event_id` below every real id: replay the run's stored events from the start."""
 
-RUNNING_STATUSES = frozenset({"pending", "running"})
+RUNNING_STATUSES: tuple[ServerRunStatus, ...] = ("running", "pending")
 """Run statuses that mean the run has not finished yet."""
 
 

@@ -19,7 +19,6 @@ from langgraph_sdk.schema import (
     CancelAction,
     DisconnectMode,
     MultitaskStrategy,
-    RunStatus,
     StreamMode,
 )
 
@@ -27,7 +26,7 @@ from client.context_schema import validate_context
 from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
 from client.events import NodeUpdate, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
-from client.remote.resume import REPLAY_ALL
+from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
 from client.remote.stream import ActiveRun, RunStreams, replayable_modes
 from client.threads import (
     DEFAULT_CONVERSATION,
@@ -39,9 +38,6 @@ from client.values import AssistantInfo, Reply, ThreadSnapshot, collect_reply
 
 if TYPE_CHECKING:
     from client.remote.client import ChatClient
-
-_ACTIVE_RUN_STATUSES: tuple[RunStatus, ...] = ("running", "pending")
-"""Run statuses that make a `reject` run fail."""
 
 _MESSAGE_MODES = frozenset({"messages", "messages-tuple", "events", "updates", "values"})
 """Stream modes that carry a run's messages, so its reply can be checked at its end."""
@@ -273,7 +269,7 @@ class RemoteChatSession:
                 return
             active = [
                 run["run_id"]
-                for status in _ACTIVE_RUN_STATUSES
+                for status in RUNNING_STATUSES
                 for run in await sdk.runs.list(thread_id, status=status)
             ]
             if active and self.multitask_strategy == "reject":

@@ -33,7 +33,8 @@ from client.errors import (
     translate_errors,
 )
 from client.events import RunEnded, RunError, RunStatus, StreamEvent, StreamResumed
-from client.remote.reconcile import StreamLedger, corrections, state_messages
+from client.messages import state_messages
+from client.remote.reconcile import StreamLedger, corrections
 from client.remote.resume import RUNNING_STATUSES, ReplayCursor
 from client.remote.run_errors import fetch_detail, is_redacted, named_error
 
@@ -264,15 +265,13 @@ class RunStreams:
         `values` mode; otherwise it costs one `threads.get_state`. That is best
         effort: the reply stands as streamed when the request fails.
         """
-        values = ledger.final_values
+        values: object = ledger.final_values
         if values is None:
             try:
                 with translate_errors(url=self.client.url, thread_id=run.thread_id):
-                    state = await self.client.sdk.threads.get_state(run.thread_id)
+                    values = (await self.client.sdk.threads.get_state(run.thread_id))["values"]
             except ChatClientError:
                 return []
-            final = state.get("values")
-            values = final if isinstance(final, dict) else None
         return corrections(ledger, run.run_id, state_messages(values), input_ids)
 
     async def _after_close(self, run: ActiveRun) -> tuple[str | None, RunStatus]:
