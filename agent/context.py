@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, ClassVar, get_args, get_type_hints
 
@@ -32,15 +33,20 @@ and the summary runs once the conversation has grown by a quarter of the budget.
 """
 
 
-def default_model() -> str:
+def default_model(env: Mapping[str, str] | None = None) -> str:
     """Return the model spec used when none is configured.
 
     `MODEL` wins when set; otherwise OpenAI's `gpt-4o` when an API key is present,
     else the embedded offline model so that everything runs with no network.
+
+    Args:
+        env: The environment to read; the process's by default (launchers pass the
+            environment a server will see).
     """
-    if spec := os.environ.get("MODEL"):
+    env = os.environ if env is None else env
+    if spec := env.get("MODEL"):
         return spec
-    return "openai:gpt-4o" if os.environ.get("OPENAI_API_KEY") else "offline"
+    return "openai:gpt-4o" if env.get("OPENAI_API_KEY") else "offline"
 
 
 @dataclass(kw_only=True)

@@ -292,20 +292,28 @@ def call_in_foreground(command: Sequence[str], env: Mapping[str, str]) -> int:
             signal.signal(signum, handler)
 
 
+def env_file_values(env_file: Path) -> dict[str, str]:
+    """Return the settings a `.env` file gives a value (none when there is no file)."""
+    if not env_file.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {key: value for key, value in dotenv_values(env_file).items() if value}
+
+
 def _default_model(env_file: Path) -> str:
-    """The graphs' default model as the server sees it (``agent.context.default_model``).
+    """The graphs' default model as the server sees it, and why, for the start line.
 
     The server loads ``env_file`` over the process environment, as ``langgraph dev``
     does.
     """
-    env = dict(os.environ)
-    if env_file.is_file():
-        from dotenv import dotenv_values
+    from agent.context import default_model
 
-        env.update({key: value for key, value in dotenv_values(env_file).items() if value})
-    if spec := env.get("MODEL"):
+    env = {**os.environ, **env_file_values(env_file)}
+    spec = default_model(env)
+    if env.get("MODEL") or spec == "offline":
         return spec
-    return "openai:gpt-4o (OPENAI_API_KEY is set)" if env.get("OPENAI_API_KEY") else "offline"
+    return f"{spec} (OPENAI_API_KEY is set)"
 
 
 def _run(command: list[str], *, port: int | None) -> int:

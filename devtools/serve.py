@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from agent.context import default_model
 from devtools.aegra import (
     LOCAL_REDIS,
     PROJECT_DIR,
@@ -35,7 +36,7 @@ from devtools.aegra import (
     RedisBroker,
     aegra_executable,
 )
-from devtools.devserver import default_state_dir, port_is_free
+from devtools.devserver import default_state_dir, env_file_values, port_is_free
 from devtools.ports import free_port
 from devtools.postgres import Database, PostgresUnavailable
 from devtools.process import ServerProcessError
@@ -62,14 +63,8 @@ def redis_answers(url: str, timeout: float = 2.0) -> bool:
 
 
 def _environment(project: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    env_file = project / ".env"
-    if env_file.is_file():
-        from dotenv import dotenv_values
-
-        env.update({key: value for key, value in dotenv_values(env_file).items() if value})
-    env.update(os.environ)
-    return env
+    """Return the project's `.env` under the process environment (Aegra's precedence)."""
+    return {**env_file_values(project / ".env"), **os.environ}
 
 
 def _check(
@@ -119,7 +114,7 @@ def serve(instances: int, port: int) -> int:
         # Aegra's default pools would let two busy instances exhaust Postgres's 100 clients.
         env = {**SMALL_POOLS, **env}
     state = default_state_dir(PROJECT_DIR, tool="lgchat-aegra")
-    model = env.get("MODEL") or ("openai:gpt-4o" if env.get("OPENAI_API_KEY") else "offline")
+    model = default_model(env)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     with ExitStack() as stack:
