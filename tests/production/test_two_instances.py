@@ -25,11 +25,10 @@ import pytest
 from client.events import ReplyRetracted, RunStarted, StreamEvent, StreamResumed, TextDelta
 from client.remote.client import ChatClient
 from client.values import Reply
-from devtools.aegra import SMALL_POOLS, AegraServer, RedisBroker
-from devtools.postgres import fresh_database
+from devtools.aegra import AegraServer
 from tests.integration._helpers import count_reply
 from tests.support.proxy import FaultProxy
-from tests.support.servers import CONFIG, OFFLINE_ENV
+from tests.support.servers import OFFLINE_ENV, aegra_servers
 
 pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
 
@@ -69,16 +68,9 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    database = fresh_database()
-    redis = RedisBroker(prefix=database.name)
-    env = {**SMALL_POOLS, **OFFLINE_ENV, "OFFLINE_MODEL_DELAY": PACE, **FAST_TAKEOVER}
-    try:
-        a = AegraServer(CONFIG, database=database, redis=redis, env=env)
-        b = AegraServer(CONFIG, database=database, redis=redis, env=env)
-        with a, b:
-            yield Cluster(a, b)
-    finally:
-        database.drop()
+    env = {**OFFLINE_ENV, "OFFLINE_MODEL_DELAY": PACE, **FAST_TAKEOVER}
+    with aegra_servers(env, count=2) as (a, b):
+        yield Cluster(a, b)
 
 
 @pytest.fixture(autouse=True)

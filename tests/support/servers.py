@@ -76,21 +76,34 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 def engine_server(engine: Engine, env: Mapping[str, str]) -> Iterator[ServerProcess]:
     """Serve the project on ``engine`` with ``env``; stop it (and drop its database) after.
 
-    On Aegra the server gets a fresh database and its own Redis queue (named after the
-    database), so servers on the shared Postgres and Redis never see each other's runs,
-    and small connection pools (`SMALL_POOLS`), so a session's servers stay within
-    Postgres's 100 clients.
+    On Aegra, see `aegra_servers`.
     """
     if engine == "dev":
         with DevServer(CONFIG, env=env) as server:
             yield server
         return
+    with aegra_servers(env) as (aegra,):
+        yield aegra
+
+
+@contextlib.contextmanager
+def aegra_servers(env: Mapping[str, str], count: int = 1) -> Iterator[list[AegraServer]]:
+    """Run ``count`` Aegra instances on one fresh database and Redis queue; drop it after.
+
+    The database and the queue (named after the database) are theirs alone, so servers
+    on the shared Postgres and Redis never see each other's runs; the connection pools
+    are small (`SMALL_POOLS`), so a session's servers stay within Postgres's 100
+    clients. The instances start one after the other: the first migrates the database.
+    """
     database = fresh_database()
     try:
         redis = RedisBroker(prefix=database.name)
         env = {**SMALL_POOLS, **env}
-        with AegraServer(CONFIG, database=database, redis=redis, env=env) as aegra:
-            yield aegra
+        with contextlib.ExitStack() as stack:
+            yield [
+                stack.enter_context(AegraServer(CONFIG, database=database, redis=redis, env=env))
+                for _ in range(count)
+            ]
     finally:
         database.drop()
 
