@@ -23,11 +23,11 @@ a Redis prefix named after it. `N_JOBS_PER_WORKER` is raised like `langgraph dev
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import itertools
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,8 @@ from typing import Any
 from bench import suite
 from bench.common import ModelServer, dev_server, model_env
 from bench.recovery import recovery
-from devtools.aegra import AegraServer, RedisBroker
-from devtools.postgres import Database, fresh_database
+from devtools.aegra import AegraDeployment, AegraServer
+from devtools.postgres import Database
 
 ENGINES: dict[str, str] = {
     "dev": "`langgraph dev`",
@@ -99,47 +99,21 @@ SMOKE = EngineSizes(
 )
 
 
-@dataclass
-class Deployment:
-    """Aegra instances on one fresh database (and one Redis prefix when several)."""
-
-    database: Database
-    redis: RedisBroker | None
-    env: dict[str, str]
-    workdir: Path
-    stack: contextlib.ExitStack
-    servers: list[AegraServer] = field(default_factory=list)
-
-    def add(self, env: Mapping[str, str] | None = None) -> AegraServer:
-        """Start one more instance (stopped when the deployment ends) with extra ``env``."""
-        server = AegraServer(
-            database=self.database,
-            redis=self.redis,
-            env={**self.env, **(env or {})},
-            workdir=self.workdir / f"aegra-{len(self.servers)}",
-            startup_timeout=90,
-        )
-        self.servers.append(self.stack.enter_context(server))
-        return server
+_DEPLOYMENTS = itertools.count()
+"""Numbers the deployments' folders (their database names are known only once made)."""
 
 
-@contextlib.contextmanager
 def deployment(
     model: ModelServer, work: Path, *, redis: bool, env: Mapping[str, str]
-) -> Iterator[Deployment]:
-    """Create a database (and Redis prefix); stop every instance and drop it at the end."""
-    database = fresh_database(prefix="bench")
-    try:
-        with contextlib.ExitStack() as stack:
-            yield Deployment(
-                database=database,
-                redis=RedisBroker(prefix=database.name) if redis else None,
-                env={**model_env(model), **env},
-                workdir=work / database.name,
-                stack=stack,
-            )
-    finally:
-        database.drop()
+) -> AegraDeployment:
+    """Return a deployment on the model server, its instances' folders under ``work``."""
+    return AegraDeployment(
+        env={**model_env(model), **env},
+        redis=redis,
+        prefix="bench",
+        workdir=work / f"deployment-{next(_DEPLOYMENTS)}",
+        startup_timeout=90,
+    )
 
 
 def latency_summary(latency: dict[str, Any]) -> dict[str, float]:

@@ -22,16 +22,18 @@ From the shell (`make serve`, `make serve-ha`):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from devtools.devserver import portable_config
 from devtools.ports import LOOPBACK
-from devtools.postgres import Database
+from devtools.postgres import Database, fresh_database
 from devtools.process import QUIET_ENV, ServerProcess
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -165,3 +167,73 @@ class AegraServer(ServerProcess):
             "--port",
             str(self.port),
         ]
+
+
+class AegraDeployment:
+    """Aegra instances on one fresh database (and one Redis queue); all gone at the end.
+
+    The database (``<prefix>_<random>``) and the queue (named after it) are the
+    deployment's alone, so deployments on a shared Postgres and Redis never see each
+    other's runs. Instances started with :meth:`add` are stopped, and the database
+    dropped, when the ``with`` block ends.
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        redis: bool = True,
+        prefix: str = "aegra",
+        workdir: Path | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        """Prepare; the database is created on entering the ``with`` block.
+
+        Args:
+            env: Every instance's extra environment (see `AegraServer`).
+            redis: Share runs through Redis (needed for more than one instance).
+            prefix: The database name's start.
+            workdir: Where each instance's folder goes; temporary folders by default.
+            startup_timeout: Seconds each instance may take to answer ``/health``.
+        """
+        self.env = dict(env)
+        self.use_redis = redis
+        self.prefix = prefix
+        self.workdir = workdir
+        self.startup_timeout = startup_timeout
+        self.servers: list[AegraServer] = []
+        self._stack = contextlib.ExitStack()
+        self._database: Database | None = None
+
+    @property
+    def database(self) -> Database:
+        """The deployment's database."""
+        if self._database is None:
+            raise RuntimeError("the deployment has not been entered")
+        return self._database
+
+    def add(self, env: Mapping[str, str] | None = None) -> AegraServer:
+        """Start one more instance, with extra ``env``; the first one migrates the database."""
+        redis = RedisBroker(prefix=self.database.name) if self.use_redis else None
+        folder = self.workdir / f"aegra-{len(self.servers)}" if self.workdir else None
+        server = AegraServer(
+            database=self.database,
+            redis=redis,
+            env={**self.env, **(env or {})},
+            workdir=folder,
+            startup_timeout=self.startup_timeout,
+        )
+        self.servers.append(self._stack.enter_context(server))
+        return server
+
+    def __enter__(self) -> Self:
+        """Create the database."""
+        self._database = fresh_database(prefix=self.prefix)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop every instance, then drop the database."""
+        try:
+            self._stack.close()
+        finally:
+            self.database.drop()

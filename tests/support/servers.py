@@ -18,10 +18,9 @@ from typing import Literal, cast
 
 import pytest
 
-from devtools.aegra import SMALL_POOLS, AegraServer, RedisBroker
+from devtools.aegra import SMALL_POOLS, AegraDeployment, AegraServer
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI
-from devtools.postgres import fresh_database
 from devtools.process import ServerProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -88,24 +87,13 @@ def engine_server(engine: Engine, env: Mapping[str, str]) -> Iterator[ServerProc
 
 @contextlib.contextmanager
 def aegra_servers(env: Mapping[str, str], count: int = 1) -> Iterator[list[AegraServer]]:
-    """Run ``count`` Aegra instances on one fresh database and Redis queue; drop it after.
+    """Run ``count`` Aegra instances of one fresh `AegraDeployment`; drop it after.
 
-    The database and the queue (named after the database) are theirs alone, so servers
-    on the shared Postgres and Redis never see each other's runs; the connection pools
-    are small (`SMALL_POOLS`), so a session's servers stay within Postgres's 100
-    clients. The instances start one after the other: the first migrates the database.
+    The connection pools are small (`SMALL_POOLS`), so a session's servers stay within
+    Postgres's 100 clients.
     """
-    database = fresh_database()
-    try:
-        redis = RedisBroker(prefix=database.name)
-        env = {**SMALL_POOLS, **env}
-        with contextlib.ExitStack() as stack:
-            yield [
-                stack.enter_context(AegraServer(CONFIG, database=database, redis=redis, env=env))
-                for _ in range(count)
-            ]
-    finally:
-        database.drop()
+    with AegraDeployment(env={**SMALL_POOLS, **env}) as deployment:
+        yield [deployment.add() for _ in range(count)]
 
 
 def dev_server_env(openai_base_url: str, *, model: str = "openai:gpt-4o") -> dict[str, str]:
