@@ -7,27 +7,21 @@ state, history (paged through every checkpoint) and context schemas; `session` o
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import httpx
 import langgraph_sdk
 from langchain_core.messages import BaseMessage
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import (
-    Checkpoint,
     DisconnectMode,
     MultitaskStrategy,
-    Thread,
-    ThreadState,
 )
 
 from client.errors import (
     AssistantNotFound,
-    ChatClientError,
     ConnectionLost,
     InvalidInput,
     NotALangGraphServer,
@@ -36,9 +30,9 @@ from client.errors import (
     translate_errors,
 )
 from client.inputs import DEFAULT_STREAM_MODES, check_url
-from client.messages import message_from_dict, state_messages, unique_messages
 from client.remote.resume import ResumePolicy, guard_event_streams
 from client.remote.session import RemoteChatSession
+from client.remote.thread_reads import counted, whole_history
 from client.threads import (
     USER_ID_KEY,
     ConversationKey,
@@ -49,11 +43,6 @@ from client.threads import (
 from client.values import AssistantInfo, ThreadSnapshot
 
 DEFAULT_URL = "http://127.0.0.1:2024"
-
-_HISTORY_PAGE = 100
-
-_STATE_REQUESTS = 8
-"""Thread states a listing reads at once (see `ChatClient._counted`)."""
 
 
 class ChatClient:
@@ -216,7 +205,7 @@ class ChatClient:
             found = await self.sdk.threads.search(
                 metadata=metadata, limit=limit, sort_by="updated_at", sort_order="desc"
             )
-        return await self._counted(found)
+        return await counted(self.sdk, self.url, found)
 
     async def thread(self, thread_id: str) -> ThreadInfo:
         """Return one thread.
@@ -228,37 +217,7 @@ class ChatClient:
         await self.ensure_langgraph()
         with translate_errors(url=self.url, thread_id=thread_id):
             found = await self.sdk.threads.get(thread_id)
-        return (await self._counted([found]))[0]
-
-    async def _counted(self, threads: Sequence[Thread]) -> list[ThreadInfo]:
-        """Return the threads' summaries, counting messages from state where needed.
-
-        `langgraph dev` puts each thread's `values` in the thread object; Aegra does
-        not, so those threads' counts come from their state: one request per such
-        thread, at most `_STATE_REQUESTS` at once. A state that cannot be read leaves
-        the count at 0; a listing is no reason to fail.
-        """
-        infos = [ThreadInfo.from_thread(thread) for thread in threads]
-        lacking = [
-            i for i, thread in enumerate(threads) if not isinstance(thread.get("values"), dict)
-        ]
-        if not lacking:
-            return infos
-        limit = asyncio.Semaphore(_STATE_REQUESTS)
-
-        async def count(index: int) -> None:
-            thread_id = infos[index].thread_id
-            async with limit:
-                try:
-                    with translate_errors(url=self.url, thread_id=thread_id):
-                        state = await self.sdk.threads.get_state(thread_id)
-                except ChatClientError:
-                    return
-            count = len(state_messages(state["values"]))
-            infos[index] = dataclasses.replace(infos[index], message_count=count)
-
-        await asyncio.gather(*(count(index) for index in lacking))
-        return infos
+        return (await counted(self.sdk, self.url, [found]))[0]
 
     async def create_thread(
         self, key: ConversationKey | None = None, *, graph_id: str | None = None
@@ -304,20 +263,7 @@ class ChatClient:
         """
         thread_id = parse_thread_id(thread_id)
         await self.ensure_langgraph()
-        states: list[ThreadState] = []
-        before: Checkpoint | None = None
-        with translate_errors(url=self.url, thread_id=thread_id):
-            await self.sdk.threads.get(thread_id)  # a missing thread has an empty history
-            while True:
-                page = await self.sdk.threads.get_history(
-                    thread_id, limit=_HISTORY_PAGE, before=before
-                )
-                states.extend(page)
-                if len(page) < _HISTORY_PAGE:
-                    break
-                before = _history_cursor(page[-1]["checkpoint"])
-        # The server lists the newest checkpoint first.
-        return unique_messages(_state_messages(state) for state in reversed(states))
+        return await whole_history(self.sdk, self.url, thread_id)
 
     async def session(
         self,
@@ -378,13 +324,3 @@ def _is_assistant(value: object) -> bool:
         and isinstance(value.get("assistant_id"), str)
         and isinstance(value.get("graph_id"), str)
     )
-
-
-def _history_cursor(checkpoint: Checkpoint) -> Checkpoint:
-    # `langgraph dev` reads `before["configurable"]` (a bare checkpoint gives a 500)
-    # while the API schema documents a bare checkpoint; this dict satisfies both.
-    return cast(Checkpoint, {**checkpoint, "configurable": dict(checkpoint)})
-
-
-def _state_messages(state: ThreadState) -> list[BaseMessage]:
-    return [message_from_dict(data) for data in state_messages(state["values"])]
