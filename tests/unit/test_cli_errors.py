@@ -34,7 +34,7 @@ from client.errors import (
     translate_errors,
 )
 from devtools.ports import free_port
-from tests.support.stub_http import serving
+from devtools.stub_http import serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
