@@ -34,8 +34,8 @@ MEMORY = Memory(prompts.AGENT_SYSTEM_PROMPT)
 AssistantRoute = Literal["tools", "summarize_conversation", "__end__"]
 
 
-def _model_input(state: State, context: Context) -> list[BaseMessage]:
-    return MEMORY.prompt(state, context)
+def _model_input(state: State, context: Context, config: RunnableConfig) -> list[BaseMessage]:
+    return MEMORY.prompt(state, context, config)
 
 
 def assistant(state: State, config: RunnableConfig) -> NodeResult:
@@ -43,14 +43,14 @@ def assistant(state: State, config: RunnableConfig) -> NodeResult:
     context = memory.context_of()
     model = _with_tools(load_chat_model(context.model))
     # Passing `config` on keeps token streaming correct for callers on any runtime.
-    return {"messages": [model.invoke(_model_input(state, context), config)]}
+    return {"messages": [model.invoke(_model_input(state, context, config), config)]}
 
 
 async def aassistant(state: State, config: RunnableConfig) -> NodeResult:
     """Answer or call tools; the async twin of `assistant`."""
     context = memory.context_of()
     model = _with_tools(await aload_chat_model(context.model))
-    return {"messages": [await model.ainvoke(_model_input(state, context), config)]}
+    return {"messages": [await model.ainvoke(_model_input(state, context, config), config)]}
 
 
 def route_assistant(state: State, config: RunnableConfig) -> AssistantRoute:

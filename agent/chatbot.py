@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 MEMORY = Memory(prompts.SYSTEM_PROMPT)
 
 
-def _model_input(state: State, context: Context) -> list[BaseMessage]:
-    return MEMORY.prompt(state, context)
+def _model_input(state: State, context: Context, config: RunnableConfig) -> list[BaseMessage]:
+    return MEMORY.prompt(state, context, config)
 
 
 def conversation(state: State, config: RunnableConfig) -> NodeResult:
@@ -33,14 +33,14 @@ def conversation(state: State, config: RunnableConfig) -> NodeResult:
     context = memory.context_of()
     model = load_chat_model(context.model)
     # Passing `config` on keeps token streaming correct for callers on any runtime.
-    return {"messages": [model.invoke(_model_input(state, context), config)]}
+    return {"messages": [model.invoke(_model_input(state, context, config), config)]}
 
 
 async def aconversation(state: State, config: RunnableConfig) -> NodeResult:
     """Answer the latest message; the async twin of `conversation`."""
     context = memory.context_of()
     model = await aload_chat_model(context.model)
-    return {"messages": [await model.ainvoke(_model_input(state, context), config)]}
+    return {"messages": [await model.ainvoke(_model_input(state, context, config), config)]}
 
 
 builder = StateGraph(State, input_schema=InputState, context_schema=Context)

@@ -65,6 +65,9 @@ _NAME_QUESTION = re.compile(r"\b(?:what(?:'s| is) my name|who am i)\b", re.I)
 _GREETING = re.compile(r"^\s*(?:hi|hello|hey)\b", re.I)
 _COUNT = re.compile(r"\bcount to (\d+)\b", re.I)
 _SUMMARY_NAME = re.compile(r"The user's name is ([\w-]+)\.")
+_SIGNED_IN_NAME = re.compile(
+    re.escape(prompts.SIGNED_IN_USER).replace(re.escape("{name}"), r"(.+?)") + "$"
+)
 _SUMMARY_TOPICS = re.compile(r"Recent requests: (.*)\.$")
 _NOT_NAMES = frozenset({"a", "an", "the", "not", "here", "back", "fine", "good", "so", "just"})
 _TOPICS_KEPT = 3
@@ -156,6 +159,13 @@ def _known_name(messages: Sequence[BaseMessage]) -> str | None:
     return None
 
 
+def _signed_in_name(messages: Sequence[BaseMessage]) -> str | None:
+    for message in messages:
+        if isinstance(message, SystemMessage) and (match := _SIGNED_IN_NAME.search(message.text)):
+            return match.group(1)
+    return None
+
+
 def _summarize(messages: Sequence[BaseMessage], previous: str) -> str:
     """Write a bounded summary that keeps the user's name and their latest requests."""
     name = _known_name(messages)
@@ -235,13 +245,14 @@ def plan_reply(messages: Sequence[BaseMessage], tool_names: Sequence[str] = ()) 
         count = min(int(match.group(1)), MAX_COUNT)
         return Plan(" ".join(str(n) for n in range(1, count + 1)))
     if _NAME_QUESTION.search(prompt):
-        if known := _known_name(messages):
+        if known := _known_name(messages) or _signed_in_name(messages):
             return Plan(f"Your name is {known}.")
         return Plan("I don't know your name yet. Tell me with \"I'm <name>\".")
     if name := _introduced_name(prompt):
         return Plan(f"Hi {name}! How can I assist you today?")
     if _GREETING.search(prompt):
-        return Plan("Hello! How can I assist you today?")
+        signed_in = _signed_in_name(messages)
+        return Plan(f"Hello{f' {signed_in}' if signed_in else ''}! How can I assist you today?")
     return Plan(
         f'You said: "{" ".join(prompt.split()[:30])}". I am the offline demo model: I can '
         "greet you, remember your name, count to a number, and do arithmetic with tools."

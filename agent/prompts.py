@@ -7,6 +7,9 @@ AGENT_SYSTEM_PROMPT = (
     "calculation instead of computing in your head, then state the result."
 )
 
+SIGNED_IN_USER = "The signed-in user's name is {name}."
+"""Appended to the system prompt when the server says who the user is (`agent.user`)."""
+
 SUMMARY_SYSTEM_PREFIX = "Summary of conversation earlier: "
 
 CREATE_SUMMARY_PROMPT = "Create a summary of the conversation above:"

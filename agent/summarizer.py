@@ -24,7 +24,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.config import get_stream_writer
 from langgraph.graph import END
 
-from agent import memory, tokens
+from agent import memory, tokens, user
 from agent.context import Context
 from agent.memory import SUMMARIZE_NODE, Trigger
 from agent.models import aload_chat_model, load_chat_model
@@ -61,13 +61,21 @@ class Memory:
         metadata={"description": "The graph's system prompt when the context sets none."}
     )
 
-    def prompt(self, state: State, context: Context) -> list[BaseMessage]:
+    def system_prompt(self, context: Context, config: RunnableConfig | None) -> str:
+        """Return the system prompt: the context's or the default, naming the signed-in user."""
+        return user.with_signed_in_user(context.prompt_for(self.default_prompt), config)
+
+    def prompt(
+        self, state: State, context: Context, config: RunnableConfig | None = None
+    ) -> list[BaseMessage]:
         """Return the model input: system prompt, summary, messages."""
-        system_prompt = context.prompt_for(self.default_prompt)
+        system_prompt = self.system_prompt(context, config)
         return memory.with_summary(state["messages"], state.get("summary", ""), system_prompt)
 
-    def _trigger(self, state: State, context: Context, model: Any) -> Trigger | None:
-        prompt = self.prompt(state, context)
+    def _trigger(
+        self, state: State, context: Context, model: Any, config: RunnableConfig | None
+    ) -> Trigger | None:
+        prompt = self.prompt(state, context, config)
         return memory.summary_trigger(
             state["messages"], context, lambda: tokens.count_tokens(model, context.model, prompt)
         )
@@ -76,15 +84,21 @@ class Memory:
         """Route to the summarizer when the finished turn made a summary due."""
         context = memory.context_of()
         model = load_chat_model(context.model) if context.max_prompt_tokens else None
-        return "summarize_conversation" if self._trigger(state, context, model) else _NOT_DUE
+        return (
+            "summarize_conversation" if self._trigger(state, context, model, config) else _NOT_DUE
+        )
 
     async def aroute(self, state: State, config: RunnableConfig) -> SummaryRoute:
         """Route to the summarizer; the async twin of `route`."""
         context = memory.context_of()
         if not context.max_prompt_tokens:
-            return "summarize_conversation" if self._trigger(state, context, None) else _NOT_DUE
+            return (
+                "summarize_conversation"
+                if self._trigger(state, context, None, config)
+                else _NOT_DUE
+            )
         model = await aload_chat_model(context.model)
-        trigger = await asyncio.to_thread(self._trigger, state, context, model)
+        trigger = await asyncio.to_thread(self._trigger, state, context, model, config)
         return "summarize_conversation" if trigger else _NOT_DUE
 
     @property
@@ -93,14 +107,20 @@ class Memory:
         return RunnableLambda(self.route, afunc=self.aroute, name="route_to_summary")
 
     def _cut(
-        self, state: State, context: Context, model: Any, trigger: Trigger, summary: str
+        self,
+        state: State,
+        context: Context,
+        model: Any,
+        trigger: Trigger,
+        summary: str,
+        config: RunnableConfig | None,
     ) -> int:
         """Return where the kept tail starts, given what triggered and the new summary."""
         messages = state["messages"]
         if not context.max_prompt_tokens:
             return memory.cut_index(messages, context, trigger)
         sizes = tokens.message_sizes(model, context.model, messages)
-        system_prompt = context.prompt_for(self.default_prompt)
+        system_prompt = self.system_prompt(context, config)
         head = tokens.count_tokens(
             model, context.model, memory.with_summary([], summary, system_prompt)
         )
@@ -116,11 +136,11 @@ class Memory:
         request = memory.summary_request(state["messages"], state.get("summary", ""))
         try:
             model = load_chat_model(context.model)
-            trigger = _started(state, self._trigger(state, context, model))
+            trigger = _started(state, self._trigger(state, context, model, config))
             response = _summarizer(model).invoke(request, config)
         except Exception as error:
             return _failed(error)
-        start = self._cut(state, context, model, trigger, response.text)
+        start = self._cut(state, context, model, trigger, response.text, config)
         return _done(state, response.text, start)
 
     async def asummarize(self, state: State, config: RunnableConfig) -> NodeResult:
@@ -133,9 +153,9 @@ class Memory:
         try:
             model = await aload_chat_model(context.model)
             due = (
-                await asyncio.to_thread(self._trigger, state, context, model)
+                await asyncio.to_thread(self._trigger, state, context, model, config)
                 if counts
-                else self._trigger(state, context, model)
+                else self._trigger(state, context, model, config)
             )
             trigger = _started(state, due)
             response = await _summarizer(model).ainvoke(request, config)
@@ -143,9 +163,11 @@ class Memory:
             return _failed(error)
         summary = response.text
         if counts:
-            start = await asyncio.to_thread(self._cut, state, context, model, trigger, summary)
+            start = await asyncio.to_thread(
+                self._cut, state, context, model, trigger, summary, config
+            )
         else:
-            start = self._cut(state, context, model, trigger, summary)
+            start = self._cut(state, context, model, trigger, summary, config)
         return _done(state, summary, start)
 
     @property

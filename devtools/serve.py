@@ -40,6 +40,7 @@ from devtools.devserver import default_state_dir, env_file_values, port_is_free
 from devtools.ports import free_port
 from devtools.postgres import Database, PostgresUnavailable
 from devtools.process import ServerProcessError
+from security.settings import AuthSettings
 
 DEFAULT_PORT = 2026
 """Aegra's own default port."""
@@ -105,6 +106,10 @@ def _interrupt(signum: int, frame: object) -> None:
 def serve(instances: int, port: int) -> int:
     """Start ``instances`` Aegra servers on consecutive ports; stop them on Ctrl-C."""
     env = _environment(PROJECT_DIR)
+    auth = AuthSettings.from_env(env)
+    if auth.problem:
+        print(f"error: {auth.describe()}", file=sys.stderr)
+        return 1
     try:
         database, redis = _check(instances, env)
     except MissingPrerequisite as error:
@@ -136,6 +141,8 @@ def serve(instances: int, port: int) -> int:
             broker = f", Redis {redis.url}" if redis else ""
             print(
                 f"database {database.display}{broker}; model: {model}\n"
+                # Aegra loads the auth module at its first request, so say it now.
+                f"{auth.describe()}\n"
                 f"chat with it: LANGGRAPH_URL={servers[0].url} .venv/bin/lgchat chat\n"
                 "Ctrl-C stops it.",
                 file=sys.stderr,

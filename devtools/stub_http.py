@@ -1,15 +1,20 @@
-"""A tiny stub HTTP server on a free loopback port, for tests of servers that misbehave.
+"""A tiny HTTP server on a free loopback port, for stand-ins of other servers.
 
 The handler class decides every answer; :func:`serving` runs it on a background thread
-for the length of a ``with`` block.
+for the length of a ``with`` block. Tests use it for servers that misbehave, and
+`devtools.jwks` for an identity provider's key set.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from devtools.ports import LOOPBACK
 
 
 @contextlib.contextmanager
@@ -23,11 +28,35 @@ def serving(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
     Yields:
         The server's base URL, ``http://127.0.0.1:<port>``.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{LOOPBACK}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=5)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers in one call."""
+
+    def read_body(self) -> bytes:
+        """Return the request's body (read, so a kept-alive connection stays usable)."""
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        """Send one whole response."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def answer_json(self, status: int, payload: Any) -> None:
+        """Send `payload` as a JSON response."""
+        self.answer(status, json.dumps(payload).encode())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output clean."""

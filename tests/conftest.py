@@ -14,6 +14,11 @@ os.environ.pop("OPENAI_API_KEY", None)
 os.environ.pop("MODEL", None)
 os.environ["LANGGRAPH_CLI_NO_ANALYTICS"] = "1"
 os.environ["LANGSMITH_TRACING"] = "false"
+# Servers run with auth off unless a test turns it on: a developer's own settings must
+# not leak into them (nor a token into the client).
+for _name in ("AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE"):
+    os.environ.pop(_name, None)
+os.environ.pop("LANGGRAPH_AUTH_TOKEN", None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

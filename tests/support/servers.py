@@ -22,6 +22,7 @@ from devtools.aegra import SMALL_POOLS, AegraDeployment, AegraServer
 from devtools.devserver import DevServer
 from devtools.fake_openai import FakeOpenAI
 from devtools.process import ServerProcess
+from security.tokens import mint_dev_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / "langgraph.json"
@@ -173,3 +174,28 @@ def offline_server(engine: Engine) -> Iterator[ServerProcess]:
 def offline_server_url(offline_server: ServerProcess) -> str:
     """Return the offline server's URL."""
     return offline_server.url
+
+
+AUTH_SECRET = "test-only-hs256-secret-of-at-least-32-bytes"
+"""The HS256 secret of `auth_server`; tests mint tokens with it (`mint_token`)."""
+
+
+def mint_token(user_id: str, *, name: str | None = None, ttl: float = 3600) -> str:
+    """Return a token `auth_server` accepts for `user_id`."""
+    return mint_dev_token(AUTH_SECRET, user_id, name=name, ttl=ttl)
+
+
+@pytest.fixture(scope="session")
+def auth_server(engine: Engine) -> Iterator[ServerProcess]:
+    """Run a server for the session with auth on (HS256, `AUTH_SECRET`), offline model.
+
+    Paced like `offline_server`, so "count to 5000" is still running when another user
+    tries to join or cancel it.
+    """
+    env = {
+        **OFFLINE_ENV,
+        "OFFLINE_MODEL_DELAY": SLOW_ENOUGH_TO_CANCEL,
+        "AUTH_JWT_SECRET": AUTH_SECRET,
+    }
+    with engine_server(engine, env) as server:
+        yield server

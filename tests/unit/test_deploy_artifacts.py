@@ -27,6 +27,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -89,6 +90,10 @@ AEGRA_SETTINGS = frozenset(
 )
 PROJECT_ENV = frozenset({"OPENAI_API_KEY", "OPENAI_BASE_URL", "MODEL"})
 """Variables the graphs read (`agent/`)."""
+SECURITY_ENV = frozenset(
+    {"AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_JWT_ISSUER", "AUTH_JWT_AUDIENCE"}
+)
+"""Variables the auth handlers read (`security/`)."""
 LIBRARY_ENV = frozenset({"LANGSMITH_TRACING"})
 """Variables a runtime dependency reads (langsmith)."""
 
@@ -327,7 +332,13 @@ def test_server_image_registers_both_graphs_by_file_path() -> None:
 
 
 def test_server_image_bakes_in_no_key_and_fetches_nothing() -> None:
-    assert set(_env(SERVER_DOCKERFILE)) == {"LANGSERVE_GRAPHS"}
+    env = _env(SERVER_DOCKERFILE)
+    assert set(env) == {"LANGSERVE_GRAPHS", "LANGGRAPH_AUTH"}
+    # The auth config names the handlers; the secret or JWKS URL comes at run time.
+    assert json.loads(env["LANGGRAPH_AUTH"]) == {
+        "path": "/deps/langgraph-streaming-chat/security/handlers.py:auth",
+        "disable_studio_auth": True,
+    }
     keywords = {key for key, _ in _instructions(SERVER_DOCKERFILE)}
     # The base image's own start command runs; no ARG asks for a secret at build time.
     assert not keywords & {"ARG", "CMD", "ENTRYPOINT"}
@@ -506,12 +517,14 @@ def test_instances_share_one_postgres_and_one_redis() -> None:
 
 
 def test_aegra_environment_names_are_read_by_someone() -> None:
-    sources = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "agent").glob("*.py"))
-    for name in PROJECT_ENV:
-        assert f'"{name}"' in sources, f"agent/ does not read {name}"
+    for package, names in (("agent", PROJECT_ENV), ("security", SECURITY_ENV)):
+        sources = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / package).glob("*.py"))
+        for name in names:
+            assert f'"{name}"' in sources, f"{package}/ does not read {name}"
+    known = AEGRA_SETTINGS | PROJECT_ENV | SECURITY_ENV | LIBRARY_ENV
     for name, service in _services().items():
         if _builds_aegra(service):
-            unknown = set(_environment(service)) - AEGRA_SETTINGS - PROJECT_ENV - LIBRARY_ENV
+            unknown = set(_environment(service)) - known
             assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
 
 
@@ -607,6 +620,14 @@ def test_aegra_image_runs_the_pinned_aegra_on_the_project() -> None:
     assert _args(AEGRA_DOCKERFILE, "WORKDIR") == ["/app"]
     assert ("langgraph.json", "./") in _copy_sources(AEGRA_DOCKERFILE)
     assert [json.loads(cmd) for cmd in _args(AEGRA_DOCKERFILE, "CMD")] == [INSTANCE_CMD]
+
+
+def test_aegra_image_copies_every_package_the_project_ships() -> None:
+    # `pip install .` in the image fails on a package folder that was not copied in.
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = {name.split(".")[0] for name in pyproject["tool"]["setuptools"]["packages"]}
+    copied = {source.rstrip("/") for source, _ in _copy_sources(AEGRA_DOCKERFILE)}
+    assert shipped <= copied, sorted(shipped - copied)
 
 
 def test_aegra_is_pinned_in_one_place() -> None:

@@ -8,7 +8,7 @@
 - the library layers never import the layers above them (`client.local`,
   `client.cli`), nor `devtools`, `examples`, `tests` or `bench`;
 - `bench` imports `devtools`, never `tests`;
-- shipped modules (`agent`, `client`, `devtools`) import only the standard library,
+- shipped modules (`agent`, `client`, `devtools`, `security`) import only the standard library,
   shipped packages and the runtime dependencies declared in `pyproject.toml`, or a
   package of the `dev` extra inside `with require_dev_extra(...)`, which names the
   extra when the package is missing.
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ("agent", "client", "devtools")
+SHIPPED = ("agent", "client", "devtools", "security")
 COMPOSITION_ROOT = "client/cli/graphs.py"
 LIBRARY_ONLY = ("client.local", "client.cli")
 """Layers above the remote library: `client` outside them must not import them."""
@@ -43,6 +43,7 @@ IMPORT_NAMES = {
     "annotated-types": ("annotated_types",),
     "langgraph-cli": ("langgraph_cli", "langgraph_api"),  # [inmem] brings langgraph-api
     "httpx-sse": ("httpx_sse",),
+    "pyjwt": ("jwt",),
 }
 """Import names of the distributions whose import name is not their own name."""
 
@@ -170,6 +171,13 @@ def test_client_modules_import_only_what_their_layer_may(path: Path) -> None:
 @pytest.mark.parametrize("path", _modules("agent"), ids=_module_name)
 def test_the_graphs_import_no_client_code(path: Path) -> None:
     for other in ("client", "devtools", "examples", "tests", "bench"):
+        assert not [m for m in _imports(path) if _under(m, other)], other
+
+
+@pytest.mark.parametrize("path", _modules("security"), ids=_module_name)
+def test_the_auth_handlers_import_no_graph_client_or_dev_code(path: Path) -> None:
+    # Both engines load security/handlers.py on every deployment, the production one too.
+    for other in ("agent", "client", "devtools", "examples", "tests", "bench"):
         assert not [m for m in _imports(path) if _under(m, other)], other
 
 
