@@ -27,7 +27,8 @@ export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 .PHONY: help install install-aegra dev demo chat serve serve-ha test test-prod lint format bench dockerfile clean
 
 help:
-	@echo "make demo   start langgraph dev with the offline model, run 'lgchat demo', stop"
+	@echo "make demo   start langgraph dev with the offline model and a one-off auth secret,"
+	@echo "            run 'lgchat demo' (two users side by side at its end), stop"
 	@echo "make test   run the whole test suite (unit + real langgraph dev server)"
 	@echo "make chat   start langgraph dev (offline model), chat in the terminal, stop on exit"
 	@echo "            (ASSISTANT=chatbot for the other graph)"
@@ -66,7 +67,7 @@ dev: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver dev --port $(PORT) $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 demo: $(STAMP)
-	$(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat demo
+	$(BIN)/python -m devtools.devserver run --dev-auth -- $(BIN)/lgchat demo
 
 chat: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
@@ -95,7 +96,7 @@ test-prod: $(STAMP) $(AEGRA_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent client tests bench devtools examples
+	$(BIN)/mypy agent client security tests bench devtools examples
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

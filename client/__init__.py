@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from client.auth import TokenIdentity, token_identity
     from client.decode import StreamDecoder
     from client.errors import (
         AssistantNotFound,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
         InvalidInput,
         NotALangGraphServer,
         NotFound,
+        PermissionDenied,
         RunFailed,
         ServerError,
         ServerUnreachable,
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from client.values import AssistantInfo, Reply, ThreadSnapshot
 
 _EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["TokenIdentity", "token_identity"], "client.auth"),
     **dict.fromkeys(["StreamDecoder"], "client.decode"),
     **dict.fromkeys(
         [
@@ -67,6 +70,7 @@ _EXPORTS: dict[str, str] = {
             "InvalidInput",
             "NotALangGraphServer",
             "NotFound",
+            "PermissionDenied",
             "RunFailed",
             "ServerError",
             "ServerUnreachable",
@@ -122,6 +126,7 @@ __all__ = [
     "NodeUpdate",
     "NotALangGraphServer",
     "NotFound",
+    "PermissionDenied",
     "RemoteChatSession",
     "Reply",
     "ReplyRetracted",
@@ -142,8 +147,10 @@ __all__ = [
     "ThreadInfo",
     "ThreadNotFound",
     "ThreadSnapshot",
+    "TokenIdentity",
     "ToolCallProgress",
     "conversation_thread_id",
+    "token_identity",
 ]
 
 

@@ -93,11 +93,37 @@ class BrokenStream(ChatClientError):
 
 
 class AuthenticationFailed(ChatClientError):
-    """The server refused the API key (HTTP 401 or 403)."""
+    """The server does not accept who the request says it is from (HTTP 401).
+
+    A missing, malformed, expired or wrongly signed token, or a refused API key. The
+    message names the server and gives the server's own reason.
+    """
+
+    def __init__(self, url: str, detail: str, *, refused: str = "the request") -> None:
+        """Describe the refusal.
+
+        Args:
+            url: The server URL.
+            detail: The server's reason, one line.
+            refused: What it refused: "the token", "the API key", or "the request"
+                when the request carried neither.
+        """
+        self.url = url
+        self.detail = detail
+        super().__init__(f"the server at {url} refused {refused}: {detail}")
+
+
+class PermissionDenied(ChatClientError):
+    """The server knows the user and refuses what they asked for (HTTP 403).
+
+    Also a user conversation's thread id that another user already owns: the server
+    answers that creation with a 409, as if the id were merely taken.
+    """
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
-        super().__init__(f"the server at {url} refused the request ({detail})")
+        self.detail = detail
+        super().__init__(f"the server at {url} refused this action: {detail}")
 
 
 class NotFound(ChatClientError):
@@ -159,10 +185,26 @@ class RunFailed(ChatClientError):
         super().__init__(f"run failed: {detail}")
 
 
+NOT_YOURS = "or it belongs to another user"
+"""Why a thread may look absent to a signed-in user: the server hides other users' threads."""
+
+
 def _status_detail(error: httpx.HTTPStatusError) -> str:
+    # The SDK takes the reason from either engine's body: `langgraph dev`'s
+    # {"detail": ...} or Aegra's {"error": ..., "message": ...} ("message" first).
     if isinstance(error, sdk_errors.APIError):
         return error.message
     return f"{error.response.status_code} {error.response.reason_phrase}"
+
+
+def _credential(error: httpx.HTTPStatusError) -> str | None:
+    """Return what the refused request said it was from: "the token", "the API key", None."""
+    headers = error.request.headers
+    if headers.get("authorization"):
+        return "the token"
+    if headers.get("x-api-key"):
+        return "the API key"
+    return None
 
 
 def to_client_error(
@@ -188,13 +230,20 @@ def to_client_error(
     if not isinstance(error, httpx.HTTPStatusError):
         return None
     status, detail = error.response.status_code, one_line(_status_detail(error))
-    if status in (401, 403):
-        return AuthenticationFailed(url, f"{status}: {detail}")
+    credential = _credential(error)
+    # Only a token names a user who may be refused an action; a 403 to a request with
+    # no credentials, or only LangGraph Platform's deployment-wide API key, is about
+    # the credentials themselves.
+    if status == 401 or (status == 403 and credential != "the token"):
+        return AuthenticationFailed(url, detail, refused=credential or "the request")
+    if status == 403:
+        return PermissionDenied(url, detail)
     if status == 404:
         lowered = detail.lower()
         about_assistant_only = "assistant" in lowered and "thread" not in lowered
         if thread_id is not None and not about_assistant_only:
-            return ThreadNotFound(thread_id)
+            # With a token the server answers 404 for other users' threads too.
+            return ThreadNotFound(thread_id, NOT_YOURS if credential == "the token" else "")
         return NotFound(detail)
     if status == 409:
         return ThreadBusy(thread_id)

@@ -16,11 +16,14 @@ process environment, which would let a developer's `.env` override the caller's
 Needs the `langgraph` CLI (`langgraph-cli[inmem]`, a dev dependency). From the shell:
 
     python -m devtools.devserver free-port --prefer 2024
-    python -m devtools.devserver run -- lgchat chat     # make chat, make demo
+    python -m devtools.devserver run -- lgchat chat     # make chat
+    python -m devtools.devserver run --dev-auth -- lgchat demo   # make demo
     python -m devtools.devserver dev --port 2024        # make dev
 
 `run` serves the project on a free port, runs the command with `LANGGRAPH_URL` set and
-the terminal handed to it, and stops the server when the command ends. `dev` is
+the terminal handed to it, and stops the server when the command ends; with
+`--dev-auth` and no auth configured, the server and the command share a one-off
+`AUTH_JWT_SECRET`, so the command can mint development tokens. `dev` is
 `langgraph dev` with hot reload for LangGraph Studio, its state kept outside the
 project (the file watcher would otherwise log "changes detected" every 10 s); it
 prints the `LANGGRAPH_URL=… lgchat chat` line for the port it serves on.
@@ -35,6 +38,7 @@ import importlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -316,11 +320,27 @@ def _default_model(env_file: Path) -> str:
     return f"{spec} (OPENAI_API_KEY is set)"
 
 
-def _run(command: list[str], *, port: int | None) -> int:
+AUTH_VARIABLES = ("AUTH_JWT_SECRET", "AUTH_JWKS_URL")
+"""Either one turns the server's auth on (`security.settings`)."""
+
+
+def dev_auth_env(env_file: Path) -> dict[str, str]:
+    """Return a one-off ``AUTH_JWT_SECRET`` for server and command, unless auth is configured.
+
+    Configured means set in the environment or in ``env_file``, which the server loads.
+    The secret is random and lives as long as the server: development only.
+    """
+    configured = {**os.environ, **env_file_values(env_file)}
+    if any(configured.get(name) for name in AUTH_VARIABLES):
+        return {}
+    return {"AUTH_JWT_SECRET": secrets.token_urlsafe(32)}
+
+
+def _run(command: list[str], *, port: int | None, dev_auth: bool = False) -> int:
     """Serve the project, run ``command`` against it, and stop the server.
 
     The command gets ``LANGGRAPH_URL`` and the terminal (see :func:`call_in_foreground`);
-    this launcher's own messages go to stderr.
+    this launcher's own messages go to stderr. With ``dev_auth``, see :func:`dev_auth_env`.
     """
     if not command:
         print("error: give the command to run after --", file=sys.stderr)
@@ -333,10 +353,18 @@ def _run(command: list[str], *, port: int | None) -> int:
         signal.signal(signum, _interrupt)
     try:
         env_file = Path(".env")
-        with DevServer(port=port, load_env_file=env_file.is_file()) as server:
+        auth = dev_auth_env(env_file) if dev_auth else {}
+        with DevServer(port=port, load_env_file=env_file.is_file(), env=auth) as server:
             model = _default_model(env_file)
             print(f"langgraph dev is up at {server.url} (model: {model})", file=sys.stderr)
-            return call_in_foreground(command, {**os.environ, "LANGGRAPH_URL": server.url})
+            if auth:
+                print(
+                    "auth is on with a one-off AUTH_JWT_SECRET, shared with the command "
+                    "(development only)",
+                    file=sys.stderr,
+                )
+            env = {**os.environ, **auth, "LANGGRAPH_URL": server.url}
+            return call_in_foreground(command, env)
     except KeyboardInterrupt:
         return 130
 
@@ -473,6 +501,12 @@ def main(argv: list[str] | None = None) -> int:
     free.add_argument("--prefer", type=int, default=2024)
     run = commands.add_parser("run", help="start langgraph dev, run a command, stop the server")
     run.add_argument("--port", type=int, default=None, help="port to serve on (default: free)")
+    run.add_argument(
+        "--dev-auth",
+        action="store_true",
+        help="unless AUTH_JWT_SECRET or AUTH_JWKS_URL is set (environment or .env), give "
+        "the server and the command a one-off AUTH_JWT_SECRET (development only)",
+    )
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- command to run")
     dev = commands.add_parser("dev", help="serve with hot reload until Ctrl-C (make dev)")
     dev.add_argument("--port", type=int, default=2024, help="port, or a free one if taken")
@@ -486,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         return _dev(args.config, port=args.port, state_dir=args.state_dir)
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     try:
-        return _run(command, port=args.port)
+        return _run(command, port=args.port, dev_auth=args.dev_auth)
     except DevServerError as error:
         print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1

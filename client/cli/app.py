@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from client.cli.demo import run_demo
+from client.auth import check_user, token_identity
+from client.cli.demo import DEMO_USER, run_demo
+from client.cli.dev_token import add_token_command, cmd_token, dev_secret, mint
 from client.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -51,8 +53,9 @@ exit codes:
   1    the run failed (the model or a node raised), or the server reported an error
   2    usage: bad arguments, a bad URL, an empty message, an unknown stream mode,
        context that does not fit the assistant's context schema
-  3    no server at --url, not a LangGraph server, the connection dropped, or the
-       API key was refused
+  3    no server at --url, not a LangGraph server, the connection dropped; or
+       auth: the token or API key was refused (missing, malformed, expired, wrongly
+       signed), or the server refused the token's user this action
   4    unknown assistant or thread
   5    the thread is busy with another run
   130  interrupted with Ctrl-C (the run was cancelled on the server)
@@ -64,7 +67,11 @@ environment:
   (with --local, the `env` of ./langgraph.json is loaded over the environment, as
   `langgraph dev` does)
   LANGGRAPH_URL                         default for --url
+  LANGGRAPH_AUTH_TOKEN                  default for --token
   LANGGRAPH_API_KEY, LANGSMITH_API_KEY  default for --api-key
+  AUTH_JWT_SECRET                       the server's HS256 secret, for `lgchat token`
+                                        and `lgchat demo` (else read from ./.env);
+                                        development only
 
 examples:
   lgchat assistants
@@ -73,6 +80,8 @@ examples:
   lgchat send --mode messages --mode values "Multiply 2 and 3"
   lgchat chat --assistant chatbot
   lgchat --local demo
+  export LANGGRAPH_AUTH_TOKEN=$(lgchat token --user alice --name Alice)
+  lgchat send --assistant chatbot hi      # as alice, on her own thread
   lgchat --local send --assistant chatbot --user lance "hi! I'm Lance"
 """
 
@@ -102,9 +111,18 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: b
         else argparse.SUPPRESS,
     )
     parser.add_argument(
+        "--token",
+        default=default(os.environ.get("LANGGRAPH_AUTH_TOKEN") or None),
+        help="the user's bearer token, sent as Authorization: Bearer; its user is --user's "
+        "default (default: $LANGGRAPH_AUTH_TOKEN; for development, `lgchat token` mints one)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
+    parser.add_argument(
         "--api-key",
         default=default(os.environ.get("LANGGRAPH_API_KEY") or os.environ.get("LANGSMITH_API_KEY")),
-        help="API key sent as x-api-key (default: $LANGGRAPH_API_KEY or $LANGSMITH_API_KEY)"
+        help="LangGraph Platform's deployment key, sent as x-api-key (default: "
+        "$LANGGRAPH_API_KEY or $LANGSMITH_API_KEY)"
         if not in_subcommand
         else argparse.SUPPRESS,
     )
@@ -136,7 +154,10 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: b
 
 def _add_conversation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assistant", default="agent", help="graph name or assistant id")
-    parser.add_argument("--user", help="user id: each user's conversation has its own thread")
+    parser.add_argument(
+        "--user",
+        help="user id: each user's conversation has its own thread (default: the token's user)",
+    )
     parser.add_argument("--conversation", help="conversation id of --user (default: 'default')")
     parser.add_argument(
         "--mode",
@@ -180,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("assistants", parents=[shared], help="list the server's assistants")
 
     threads = commands.add_parser("threads", parents=[shared], help="list recent threads")
-    threads.add_argument("--user", help="only this user's threads")
+    threads.add_argument(
+        "--user", help="only this user's threads (with a token, the server shows only its user's)"
+    )
     threads.add_argument("--limit", type=int, default=20, help="at most this many")
 
     history = commands.add_parser(
@@ -219,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[shared],
         help="walk through the tutorial's API section (--local: its in-process section)",
     )
+    add_token_command(commands)
     return parser
 
 
@@ -231,7 +255,7 @@ def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
         for flag, given in (("--memory", args.memory), ("--data-dir", args.data_dir is not None)):
             if given:
                 raise InvalidInput(f"{flag} works only with --local")
-        return ChatClient(args.url, args.api_key)
+        return ChatClient(args.url, args.api_key, token=args.token)
     if args.command not in LOCAL_COMMANDS:
         raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
     # The graphs and the langgraph runtime: imported only when needed.
@@ -240,6 +264,22 @@ def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
 
     load_project_env()  # the same settings as `langgraph dev` in this directory
     return LocalRuntime(args.data_dir, memory=args.memory, graphs=project_graphs())
+
+
+def _token_user(args: argparse.Namespace) -> None:
+    """Default `--user` to the token's user, and refuse another one, before any request.
+
+    Only `send` and `chat` default it (a listing is already the token user's alone),
+    and not with `--thread`, which names the thread itself.
+    """
+    if args.command not in ("send", "chat", "threads") or not args.token or args.local:
+        return
+    identity = token_identity(args.token)
+    if identity is None:
+        return  # an opaque token: only the server knows whose it is
+    check_user(identity, args.user, label="--user")
+    if args.command != "threads" and args.user is None and not args.thread:
+        args.user = identity.user_id
 
 
 def _remote(args: argparse.Namespace) -> ChatClient:
@@ -364,10 +404,18 @@ async def cmd_join(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    """Walk through the tutorial's API section (or, with --local, its in-process one)."""
+    """Walk through the tutorial's API section (or, with --local, its in-process one).
+
+    Without --token, the server's secret (AUTH_JWT_SECRET, as `make demo` sets it) lets
+    the demo mint its users' tokens itself.
+    """
+    secret = None if args.token or args.local else dev_secret()
+    minter = functools.partial(mint, secret) if secret else None
+    if minter is not None:
+        args.token = minter(DEMO_USER, name=DEMO_USER.title())
     async with _client(args) as client:
         if isinstance(client, ChatClient):
-            ok = await run_demo(client, _renderer_factory(args))
+            ok = await run_demo(client, _renderer_factory(args), mint=minter)
         else:
             from client.cli.local_demo import run_local_demo
 
@@ -382,6 +430,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
     "send": cmd_send,
     "join": cmd_join,
     "demo": cmd_demo,
+    "token": cmd_token,
 }
 
 
@@ -559,6 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `lgchat`; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        _token_user(args)
         if args.command == "chat":
             code = run_chat(args)
         else:

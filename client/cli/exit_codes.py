@@ -14,6 +14,7 @@ from client.errors import (
     InvalidInput,
     NotALangGraphServer,
     NotFound,
+    PermissionDenied,
     ServerUnreachable,
     ThreadBusy,
 )
@@ -22,6 +23,9 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+"""No server, not a LangGraph server, a lost connection, or refused credentials."""
+EXIT_AUTH = EXIT_UNREACHABLE
+"""A refused token or API key, or an action refused to the token's user."""
 EXIT_NOT_FOUND = 4
 EXIT_BUSY = 5
 EXIT_INTERRUPTED = 130
@@ -34,7 +38,8 @@ EXIT_CODES: dict[type[ChatClientError], int] = {
     ConnectionLost: EXIT_UNREACHABLE,  # StreamLost too
     NotALangGraphServer: EXIT_UNREACHABLE,
     BrokenStream: EXIT_UNREACHABLE,
-    AuthenticationFailed: EXIT_UNREACHABLE,
+    AuthenticationFailed: EXIT_AUTH,
+    PermissionDenied: EXIT_AUTH,
     NotFound: EXIT_NOT_FOUND,  # AssistantNotFound, ThreadNotFound
     ThreadBusy: EXIT_BUSY,
     InvalidInput: EXIT_USAGE,
@@ -45,7 +50,10 @@ error (`RunFailed`, `ServerError`, `ConnectionsExhausted`) exits 1."""
 HINTS: dict[type[ChatClientError], str] = {
     ServerUnreachable: " — start one with `make dev`",
     NotALangGraphServer: "; check --url",
-    AuthenticationFailed: "; pass --api-key or set LANGGRAPH_API_KEY",
+    # One hint for both kinds of credentials: LangGraph Platform answers a bad x-api-key
+    # with a 401 or 403 too.
+    AuthenticationFailed: "; pass --token or set LANGGRAPH_AUTH_TOKEN (for development: "
+    "`lgchat token --user ID`), or --api-key on LangGraph Platform",
 }
 """What to do about an error, in the command line's terms, appended to its message."""
 

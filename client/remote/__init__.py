@@ -1,6 +1,8 @@
 """The remote client: `ChatClient` and its sessions over langgraph-sdk (HTTP).
 
 - `client.remote.client`: `ChatClient`, the connection pool and read-only questions.
+- `client.remote.connection`: the pool, and each user's HTTP client over it.
+- `client.remote.thread_reads`: listing counts and whole histories (many requests).
 - `client.remote.session`: `RemoteChatSession`, one conversation and its thread.
 - `client.remote.stream`: the stream/rejoin/cancel state machine of a session's runs.
 - `client.remote.resume`: how a dropped stream is rejoined without gaps or repeats.

@@ -2,7 +2,8 @@
 
 Assistants (and whether the URL serves the LangGraph API at all), threads, thread
 state, history (paged through every checkpoint) and context schemas; `session` opens a
-`RemoteChatSession` over the same pool.
+`RemoteChatSession` over the same pool. With a bearer token the client acts as the
+token's user; `as_user` acts as another user over the same pool.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-import langgraph_sdk
 from langchain_core.messages import BaseMessage
 from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.schema import (
-    DisconnectMode,
-    MultitaskStrategy,
-)
+from langgraph_sdk.schema import DisconnectMode, MultitaskStrategy
 
+from client.auth import TokenIdentity, check_user, token_identity
 from client.errors import (
     AssistantNotFound,
     ConnectionLost,
@@ -30,7 +28,8 @@ from client.errors import (
     translate_errors,
 )
 from client.inputs import DEFAULT_STREAM_MODES, check_url
-from client.remote.resume import ResumePolicy, guard_event_streams
+from client.remote.connection import ServerConnection
+from client.remote.resume import ResumePolicy
 from client.remote.session import RemoteChatSession
 from client.remote.thread_reads import counted, whole_history
 from client.threads import (
@@ -49,7 +48,9 @@ class ChatClient:
     """One connection to a LangGraph server, shared by every session made from it.
 
     Use it as an async context manager (or call `aclose`) so the connection pool is
-    closed. Methods raise `client.errors.ChatClientError` subclasses only.
+    closed. Methods raise `client.errors.ChatClientError` subclasses only; with auth on
+    the server, `AuthenticationFailed` for a token it refuses and `PermissionDenied`
+    for an action it refuses the user.
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class ChatClient:
         url: str = DEFAULT_URL,
         api_key: str | None = None,
         *,
+        token: str | None = None,
         connect_retries: int = 1,
         timeout: httpx.Timeout | None = None,
         resume: ResumePolicy | None = None,
@@ -66,8 +68,11 @@ class ChatClient:
 
         Args:
             url: The server's base URL.
-            api_key: Sent as `x-api-key`. None sends no key (the environment is not read
-                here; the CLI does that).
+            api_key: Sent as `x-api-key` (LangGraph Platform's deployment key). None
+                sends no key (the environment is not read here; the CLI does that).
+            token: The user's bearer token, sent as `Authorization: Bearer`. With a
+                JWT, its `sub` claim is the user every user conversation is for (see
+                `session`). None sends no token (a server with auth off).
             connect_retries: Connection attempts retried on failure. The SDK's default
                 (5, with backoff) makes "no server" take 7.5 s to report.
             timeout: HTTP timeouts; by default the SDK's (read 300 s, for long runs).
@@ -76,28 +81,57 @@ class ChatClient:
                 for the whole run, so the default is no cap: httpx's usual 100 would
                 make the 101st concurrent user fail.
         """
-        self.url = check_url(url)
-        headers = {"User-Agent": f"lgchat langgraph-sdk-py/{langgraph_sdk.__version__}"}
-        if api_key:
-            headers["x-api-key"] = api_key
-        # Built like `get_client` builds its pool, but with `connect_retries`: the
-        # factory hard-codes five retries.
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
-        http = httpx.AsyncClient(
-            base_url=self.url,
-            # Limits belong to the transport: httpx ignores the client's when given one.
-            transport=httpx.AsyncHTTPTransport(retries=connect_retries, limits=limits),
-            timeout=timeout or httpx.Timeout(connect=5, read=300, write=300, pool=5),
-            headers=headers,
-            # Sessions rejoin dropped streams themselves (client.remote.resume explains why).
-            event_hooks={"response": [guard_event_streams]},
+        connection = ServerConnection.open(
+            check_url(url),
+            api_key,
+            connect_retries=connect_retries,
+            timeout=timeout,
+            max_connections=max_connections,
         )
-        self.sdk = LangGraphClient(http)
-        self.resume = resume or ResumePolicy()
+        self._attach(connection, token, resume or ResumePolicy(), owns_connection=True)
+
+    def _attach(
+        self,
+        connection: ServerConnection,
+        token: str | None,
+        resume: ResumePolicy,
+        *,
+        owns_connection: bool,
+        context_schemas: dict[str, Mapping[str, Any] | None] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.url = connection.url
+        self.token = token
+        self.identity: TokenIdentity | None = token_identity(token) if token else None
+        """Who the token says the user is; None without a token or with an opaque one."""
+        self.sdk = LangGraphClient(connection.http_client(token))
+        self.resume = resume
+        self._owns_connection = owns_connection
+        # Per user: with auth on, the server lists each user's own assistants too.
         self._assistants: list[AssistantInfo] | None = None
-        self.context_schemas: dict[str, Mapping[str, Any] | None] = {}
+        self.context_schemas: dict[str, Mapping[str, Any] | None] = (
+            {} if context_schemas is None else context_schemas
+        )
         """Each opened assistant's published context JSON schema, by assistant id; a
         session's `send` checks its context against it before any request."""
+
+    def as_user(self, token: str) -> Self:
+        """Return a client that acts as `token`'s user over this client's connections.
+
+        Many users served by one process keep one connection pool this way. The new
+        client's `aclose` leaves the pool open; closing the client that opened the
+        pool closes it, so close that one last (a request made after it would open a
+        connection nobody closes).
+        """
+        other = type(self).__new__(type(self))
+        other._attach(
+            self.connection,
+            token,
+            self.resume,
+            owns_connection=False,
+            context_schemas=self.context_schemas,  # by assistant id: the same for everyone
+        )
+        return other
 
     async def __aenter__(self) -> Self:
         return self
@@ -111,8 +145,9 @@ class ChatClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self.sdk.aclose()
+        """Close the connection pool, if this client opened it (see `as_user`)."""
+        if self._owns_connection:
+            await self.sdk.aclose()
 
     async def assistants(self, *, refresh: bool = False) -> list[AssistantInfo]:
         """Return the server's assistants (cached after the first call).
@@ -194,11 +229,14 @@ class ChatClient:
     async def threads(self, user_id: str | None = None, *, limit: int = 20) -> list[ThreadInfo]:
         """Return the most recently updated threads, only `user_id`'s if given.
 
+        With auth on, the server lists only the token's user's threads.
+
         Raises:
-            InvalidInput: `limit` is below 1.
+            InvalidInput: `limit` is below 1, or `user_id` is not the token's user.
         """
         if limit < 1:
             raise InvalidInput(f"the thread limit must be at least 1, got {limit}")
+        check_user(self.identity, user_id)
         metadata = {USER_ID_KEY: user_id} if user_id is not None else None
         await self.ensure_langgraph()
         with translate_errors(url=self.url):
@@ -219,17 +257,27 @@ class ChatClient:
             found = await self.sdk.threads.get(thread_id)
         return (await counted(self.sdk, self.url, [found]))[0]
 
+    def known_thread_id(self, key: ConversationKey) -> str | None:
+        """Return the thread id of `key` known before any request, or None.
+
+        Without a token it is the conversation's deterministic id. With one, the
+        conversation's thread is found by searching the user's own threads (see
+        `create_thread`), so its id is known only once found.
+        """
+        return None if self.identity is not None else key.thread_id
+
     async def create_thread(
         self, key: ConversationKey | None = None, *, graph_id: str | None = None
     ) -> ThreadInfo:
         """Create a thread, or return the existing one for `key`.
 
         Args:
-            key: The user conversation the thread belongs to; its thread id is
-                deterministic, so creating it again resumes it. None makes a thread
-                with a server-chosen id and no owner.
+            key: The user conversation the thread belongs to; creating it again
+                resumes it. None makes a thread with a server-chosen id.
             graph_id: The graph the thread is for (stored in its metadata).
         """
+        if key is not None and self.identity is not None:
+            return await self._own_conversation(key, graph_id)
         thread_id = key.thread_id if key else None
         with translate_errors(url=self.url, thread_id=thread_id):
             thread = await self.sdk.threads.create(
@@ -238,6 +286,24 @@ class ChatClient:
                 if_exists="do_nothing" if key else None,
                 graph_id=graph_id,
             )
+        return ThreadInfo.from_thread(thread)
+
+    async def _own_conversation(self, key: ConversationKey, graph_id: str | None) -> ThreadInfo:
+        """Return the signed-in user's thread of `key`, created with a server-chosen id.
+
+        A deterministic id would let any user who can compute it create that thread
+        first and lock its owner out of the conversation for good. With auth on the
+        server lists a user only their own threads, so a search by the conversation's
+        metadata is trustworthy instead. Should two first messages race, the oldest
+        thread is the conversation from then on.
+        """
+        with translate_errors(url=self.url):
+            found = await self.sdk.threads.search(
+                metadata=key.metadata, limit=1, sort_by="created_at", sort_order="asc"
+            )
+            if found:
+                return ThreadInfo.from_thread(found[0])
+            thread = await self.sdk.threads.create(metadata=key.metadata, graph_id=graph_id)
         return ThreadInfo.from_thread(thread)
 
     async def thread_state(self, thread_id: str) -> ThreadSnapshot:
@@ -284,6 +350,8 @@ class ChatClient:
             thread_id: Resume this thread. Excludes `user_id`/`conversation_id`.
             user_id: Owner of the conversation; with `conversation_id` (default
                 "default") it picks a deterministic thread, created on first send.
+                With a token that names a user, it must be that user, and a
+                `conversation_id` alone is that user's.
             conversation_id: Which of the user's conversations.
             stream_mode: Default stream modes for `send`.
             multitask_strategy: What the server does with a message sent while another
@@ -295,9 +363,13 @@ class ChatClient:
         Raises:
             AssistantNotFound: Unknown assistant.
             ThreadNotFound: `thread_id` does not exist.
-            InvalidInput: Both a thread id and a user were given.
+            InvalidInput: Both a thread id and a user were given, or a user other
+                than the token's.
         """
         # Arguments and a malformed id fail before any request.
+        check_user(self.identity, user_id)
+        if self.identity is not None and conversation_id is not None and thread_id is None:
+            user_id = self.identity.user_id
         session_key(thread_id, user_id, conversation_id, graph_id=assistant)
         if thread_id is not None:
             thread_id = parse_thread_id(thread_id)

@@ -2,7 +2,8 @@
 
 The tutorial's multi-user manager, done so that each user's events stay in their own
 stream, one user's failure ends only their stream, and every user's conversation lives
-on its own deterministic thread.
+on its own deterministic thread. On a server with auth on, each user acts with their
+own token, over the one connection pool (`ChatClient.as_user`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from client.auth import check_user, token_identity
+from client.errors import InvalidInput
 from client.events import RunEnded, RunError, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, validate_message
 from client.remote.client import ChatClient
@@ -37,14 +40,44 @@ class MultiUserChat:
     thread, so users never share state and a user's conversation resumes across
     processes. A failure in one user's run ends only that user's stream (with
     `RunError` and `RunEnded(status="error")`).
+
+    With `tokens` (each user's bearer token, by user id), every user's sessions run
+    with their own token over `client`'s connection pool; a user without a token is
+    an `InvalidInput` before any of their runs. Without, every session uses `client`
+    as it is (its one token, if any, must then be every user's).
+
+    Raises:
+        InvalidInput: On construction, a token whose user is another than the user id
+            it is given for.
     """
 
     client: ChatClient
     assistant: str = "agent"
     stream_mode: Sequence[str] = DEFAULT_STREAM_MODES
+    tokens: Mapping[str, str] | None = field(default=None, repr=False)
+    _clients: dict[str, ChatClient] = field(default_factory=dict, repr=False)
     _sessions: dict[ConversationKey, RemoteChatSession] = field(default_factory=dict, repr=False)
     _active: Counter[str] = field(default_factory=Counter, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        for user_id, token in (self.tokens or {}).items():
+            check_user(token_identity(token), user_id)
+
+    def client_for(self, user_id: str) -> ChatClient:
+        """Return the client `user_id`'s requests go through: theirs with `tokens`.
+
+        Raises:
+            InvalidInput: `tokens` were given, but none for this user.
+        """
+        if self.tokens is None:
+            return self.client
+        if user_id not in self._clients:
+            token = self.tokens.get(user_id)
+            if token is None:
+                raise InvalidInput(f"no token for user {user_id}")
+            self._clients[user_id] = self.client.as_user(token)
+        return self._clients[user_id]
 
     async def session_for(
         self, user_id: str, conversation_id: str = DEFAULT_CONVERSATION
@@ -53,7 +86,7 @@ class MultiUserChat:
         key = ConversationKey(user_id, conversation_id, graph_id=self.assistant)
         async with self._lock:
             if key not in self._sessions:
-                self._sessions[key] = await self.client.session(
+                self._sessions[key] = await self.client_for(user_id).session(
                     self.assistant,
                     user_id=user_id,
                     conversation_id=conversation_id,
@@ -101,10 +134,12 @@ class MultiUserChat:
             context: Run context for every run.
 
         Raises:
-            InvalidInput: A message is empty (checked before any run starts).
+            InvalidInput: A message is empty, or a user has no token while `tokens`
+                were given (checked before any run starts).
         """
-        for text in messages.values():
+        for user_id, text in messages.items():
             validate_message(text)
+            self.client_for(user_id)
         queue: asyncio.Queue[UserEvent | None] = asyncio.Queue()
 
         async def pump(user_id: str, text: str) -> None:

@@ -99,9 +99,9 @@ class RemoteChatSession:
 
     @property
     def thread_id(self) -> str | None:
-        """Return the thread's id; a user conversation's is known before it exists."""
+        """Return the thread's id; without auth, a user conversation's is known before it exists."""
         if self._thread_id is None and self.key is not None:
-            return self.key.thread_id
+            return self.client.known_thread_id(self.key)
         return self._thread_id
 
     @property

@@ -182,11 +182,16 @@ def test_demo_walks_through_the_tutorial(server_url: str) -> None:
     summary = "The user's name is Lance. Recent requests: "
     assert any(line.startswith(f"[summarize_conversation] Summary: {summary}") for line in lines)
     assert any(line.startswith("Thread state: 2 messages kept; summary:") for line in lines)
-    assert lines[-4:] == [
+    assert lines[-6:] == [
         "You: what's my name?",
         "AI: Your name is Lance.",
         "Finish Reason: stop",
         "History: 10 messages in all, including the summarized ones.",
+        # With auth off and no secret to mint tokens, the two-user section only says so.
+        "=== Two users side by side, each with their own token ===",
+        "Auth is off on this server: every user sees every thread. `make demo` turns it on "
+        "with a one-off AUTH_JWT_SECRET; or start the server with AUTH_JWT_SECRET set and run "
+        "the demo with the same one.",
     ]
 
 

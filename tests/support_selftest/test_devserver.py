@@ -16,6 +16,7 @@ from devtools.devserver import (
     DevServerError,
     _default_model,
     default_state_dir,
+    dev_auth_env,
     main,
     portable_config,
     source_dirs,
@@ -152,7 +153,10 @@ def test_hot_reload_watches_the_folders_holding_the_code(tmp_path: Path) -> None
     (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"a": "./g.py:graph"}}))
     assert source_dirs(tmp_path / "langgraph.json") == [tmp_path]
 
-    assert source_dirs(REPO_ROOT / "langgraph.json") == [REPO_ROOT / "agent"]
+    assert source_dirs(REPO_ROOT / "langgraph.json") == [
+        REPO_ROOT / "agent",
+        REPO_ROOT / "security",
+    ]
 
 
 def test_make_dev_keeps_its_state_outside_the_project(
@@ -185,3 +189,21 @@ def test_run_names_the_model_the_server_will_use(
     monkeypatch.setenv("MODEL", "openai:gpt-4o-mini")
     env_file.write_text("MODEL=offline\n")
     assert _default_model(env_file) == "offline"
+
+
+def test_dev_auth_makes_a_one_off_secret_only_when_auth_is_not_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AUTH_JWT_SECRET", "AUTH_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    first, second = dev_auth_env(env_file), dev_auth_env(env_file)
+    assert list(first) == ["AUTH_JWT_SECRET"]
+    assert len(first["AUTH_JWT_SECRET"]) >= 32  # what the server asks of a secret
+    assert first != second  # one-off
+    # A secret or a JWKS URL of the developer's, in .env or the environment, is kept.
+    env_file.write_text("AUTH_JWKS_URL=https://issuer.example/jwks.json\n")
+    assert dev_auth_env(env_file) == {}
+    env_file.write_text("")
+    monkeypatch.setenv("AUTH_JWT_SECRET", "the-developers-own-secret-of-32-bytes")
+    assert dev_auth_env(env_file) == {}

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pexpect
@@ -33,7 +33,7 @@ from client.errors import InvalidInput
 from client.local.runtime import DATA_DIR_ENV, LocalRuntime
 from client.remote.client import ChatClient
 from devtools.ports import free_port
-from devtools.stub_http import serving
+from devtools.stub_http import QuietHandler, serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
@@ -47,23 +47,15 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-class _Quiet(BaseHTTPRequestHandler):
+class _Quiet(QuietHandler):
     content_type = "text/html"
     body = b"<!doctype html><html><body>Welcome to nginx!</body></html>"
 
     def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self.send_response(200)
-        self.send_header("Content-Type", self.content_type)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
+        self.read_body()
+        self.answer(200, self.body, self.content_type)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 class _Html(_Quiet):

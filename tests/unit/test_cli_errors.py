@@ -6,12 +6,10 @@ stub that answers every request with one HTTP status.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -34,7 +32,7 @@ from client.errors import (
     translate_errors,
 )
 from devtools.ports import free_port
-from devtools.stub_http import serving
+from devtools.stub_http import QuietHandler, serving
 
 LGCHAT = Path(sys.executable).with_name("lgchat")
 SOME_THREAD = "6f1c1d52-0000-4000-8000-000000000001"
@@ -97,21 +95,13 @@ def test_unknown_stream_mode_is_a_usage_error(closed_url: str) -> None:
     assert_one_line_error(result, EXIT_USAGE, "unknown stream mode 'tokens'")
 
 
-class _Refuse(BaseHTTPRequestHandler):
+class _Refuse(QuietHandler):
     status = 401
 
     def _answer(self) -> None:
-        body = json.dumps({"detail": "Invalid API key"}).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer_json(self.status, {"detail": "Invalid API key"})
 
     do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +112,11 @@ def refusing_url() -> Iterator[str]:
 
 def test_refused_api_key_is_one_line_and_exit_3(refusing_url: str) -> None:
     result = lgchat("--url", refusing_url, "--api-key", "wrong", "assistants")
-    assert_one_line_error(result, EXIT_UNREACHABLE, "refused the request (401: Invalid API key)")
+    assert_one_line_error(
+        result,
+        EXIT_UNREACHABLE,
+        f"the server at {refusing_url} refused the API key: Invalid API key; pass --token",
+    )
 
 
 def test_help_documents_the_exit_codes() -> None:
@@ -151,8 +145,8 @@ def _status_error(status: int, detail: str) -> sdk_errors.APIStatusError:
 @pytest.mark.parametrize(
     ("error", "thread_id", "expected", "message"),
     [
-        (_status_error(401, "bad key"), None, AuthenticationFailed, "(401: bad key)"),
-        (_status_error(403, "forbidden"), None, AuthenticationFailed, "(403: forbidden)"),
+        (_status_error(401, "bad key"), None, AuthenticationFailed, "refused the request: bad key"),
+        (_status_error(403, "forbidden"), None, AuthenticationFailed, "request: forbidden"),
         (_status_error(404, "Thread or assistant not found."), "t-1", ThreadNotFound, "'t-1'"),
         (_status_error(404, "Assistant x not found"), "t-1", NotFound, "Assistant x not found"),
         (_status_error(409, "already running"), "t-1", ThreadBusy, "this thread is busy (t-1)"),
