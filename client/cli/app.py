@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.text import Text
 
 from client.auth import check_user, token_identity
 from client.cli.demo import DEMO_USER, run_demo
-from client.cli.dev_token import add_token_command, cmd_token, dev_secret, mint
+from client.cli.dev_token import cmd_token, dev_secret, mint
 from client.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -35,215 +29,19 @@ from client.cli.exit_codes import (
     describe,
     exit_code,
 )
+from client.cli.parser import build_parser
 from client.cli.render import Renderer, make_renderer, transcript_lines
+from client.cli.repl import run_chat
 from client.cli.streaming import stream_reply
 from client.errors import ChatClientError, InvalidInput
 from client.events import RunStatus
-from client.inputs import DEFAULT_STREAM_MODES, STREAM_MODES, parse_stream_modes, validate_message
-from client.remote.client import DEFAULT_URL, ChatClient
+from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
+from client.remote.client import ChatClient
 from client.session import ChatSession
 from client.threads import new_conversation_id
 
 if TYPE_CHECKING:
     from client.local.runtime import LocalRuntime
-
-EPILOG = """\
-exit codes:
-  0    success
-  1    the run failed (the model or a node raised), or the server reported an error
-  2    usage: bad arguments, a bad URL, an empty message, an unknown stream mode,
-       context that does not fit the assistant's context schema
-  3    no server at --url, not a LangGraph server, the connection dropped; or
-       auth: the token or API key was refused (missing, malformed, expired, wrongly
-       signed), or the server refused the token's user this action
-  4    unknown assistant or thread
-  5    the thread is busy with another run
-  130  interrupted with Ctrl-C (the run was cancelled on the server)
-  141  the reader of stdout went away (`lgchat send ... | head -1`); the run was
-       cancelled on the server
-
-environment:
-  LGCHAT_DATA_DIR                       default for --data-dir (with --local)
-  (with --local, the `env` of ./langgraph.json is loaded over the environment, as
-  `langgraph dev` does)
-  LANGGRAPH_URL                         default for --url
-  LANGGRAPH_AUTH_TOKEN                  default for --token
-  LANGGRAPH_API_KEY, LANGSMITH_API_KEY  default for --api-key
-  AUTH_JWT_SECRET                       the server's HS256 secret, for `lgchat token`
-                                        and `lgchat demo` (else read from ./.env);
-                                        development only
-
-examples:
-  lgchat assistants
-  lgchat send "Multiply 2 and 3"
-  lgchat send --assistant chatbot --user lance "hi! I'm Lance"
-  lgchat send --mode messages --mode values "Multiply 2 and 3"
-  lgchat chat --assistant chatbot
-  lgchat --local demo
-  export LANGGRAPH_AUTH_TOKEN=$(lgchat token --user alice --name Alice)
-  lgchat send --assistant chatbot hi      # as alice, on her own thread
-  lgchat --local send --assistant chatbot --user lance "hi! I'm Lance"
-"""
-
-REPL_HELP = """\
-/new          start a new conversation (new thread)
-/thread ID    continue thread ID
-/history      show every turn of this thread, and its summary
-/mode [M ...] show or set the stream modes (e.g. /mode messages-tuple updates)
-/quit         leave (Ctrl-D at the prompt does too)
-Ctrl-C while a reply streams cancels that run on the server; at the prompt it clears
-the line, as in a shell."""
-
-REPL_QUIT = frozenset({"/quit", "/exit", "/q"})
-
-
-def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
-    # Accepted before and after the subcommand; a subcommand's copy only overrides the
-    # value when given (SUPPRESS), so `lgchat --json send …` works too.
-    def default(value: Any) -> Any:
-        return argparse.SUPPRESS if in_subcommand else value
-
-    parser.add_argument(
-        "--url",
-        default=default(os.environ.get("LANGGRAPH_URL") or DEFAULT_URL),
-        help="LangGraph server URL (default: $LANGGRAPH_URL or %(default)s)"
-        if not in_subcommand
-        else argparse.SUPPRESS,
-    )
-    parser.add_argument(
-        "--token",
-        default=default(os.environ.get("LANGGRAPH_AUTH_TOKEN") or None),
-        help="the user's bearer token, sent as Authorization: Bearer; its user is --user's "
-        "default (default: $LANGGRAPH_AUTH_TOKEN; for development, `lgchat token` mints one)"
-        if not in_subcommand
-        else argparse.SUPPRESS,
-    )
-    parser.add_argument(
-        "--api-key",
-        default=default(os.environ.get("LANGGRAPH_API_KEY") or os.environ.get("LANGSMITH_API_KEY")),
-        help="LangGraph Platform's deployment key, sent as x-api-key (default: "
-        "$LANGGRAPH_API_KEY or $LANGSMITH_API_KEY)"
-        if not in_subcommand
-        else argparse.SUPPRESS,
-    )
-    flags = (
-        ("--json", "print JSON (one event per line when streaming)"),
-        (
-            "--local",
-            "run the graphs in-process, with no server (chat, send, demo, threads, history)",
-        ),
-        ("--memory", "with --local: keep threads in memory, not in the data directory"),
-    )
-    for flag, text in flags:
-        parser.add_argument(
-            flag,
-            action="store_true",
-            default=default(False),
-            help=argparse.SUPPRESS if in_subcommand else text,
-        )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default(None),
-        help=argparse.SUPPRESS
-        if in_subcommand
-        else "with --local: where threads are kept (default: $LGCHAT_DATA_DIR, else "
-        "$XDG_DATA_HOME/lgchat or ~/.local/share/lgchat)",
-    )
-
-
-def _add_conversation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assistant", default="agent", help="graph name or assistant id")
-    parser.add_argument(
-        "--user",
-        help="user id: each user's conversation has its own thread (default: the token's user)",
-    )
-    parser.add_argument("--conversation", help="conversation id of --user (default: 'default')")
-    parser.add_argument(
-        "--mode",
-        action="append",
-        metavar="MODE",
-        help=f"stream mode, repeatable or comma-separated: {', '.join(STREAM_MODES)} "
-        f"(default: {' '.join(DEFAULT_STREAM_MODES)})",
-    )
-    parser.add_argument(
-        "--context",
-        type=_json_object,
-        metavar="JSON",
-        help='run context as a JSON object, e.g. \'{"model": "offline", "summarize_after": 10}\'',
-    )
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the `lgchat` argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="lgchat",
-        description="Chat with a LangGraph deployment: stream replies token by token, "
-        "list assistants and threads, replay a thread's history.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_connection_options(parser, in_subcommand=False)
-    shared = argparse.ArgumentParser(add_help=False)
-    _add_connection_options(shared, in_subcommand=True)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    commands.add_parser("assistants", parents=[shared], help="list the server's assistants")
-
-    threads = commands.add_parser("threads", parents=[shared], help="list recent threads")
-    threads.add_argument(
-        "--user", help="only this user's threads (with a token, the server shows only its user's)"
-    )
-    threads.add_argument("--limit", type=int, default=20, help="at most this many")
-
-    history = commands.add_parser(
-        "history", parents=[shared], help="print every turn of a thread, and its summary"
-    )
-    history.add_argument("thread", metavar="THREAD", help="thread id")
-
-    join = commands.add_parser(
-        "join",
-        parents=[shared],
-        help="stream a run again from its first event (after a lost connection)",
-    )
-    join.add_argument("thread", metavar="THREAD", help="thread id")
-    join.add_argument("run", metavar="RUN", help="run id")
-
-    send = commands.add_parser("send", parents=[shared], help="send one message, stream the reply")
-    _add_conversation_options(send)
-    target = send.add_mutually_exclusive_group()
-    target.add_argument("--thread", metavar="ID", help="continue this thread")
-    target.add_argument(
-        "--new", action="store_true", help="start a new conversation (the default without --user)"
-    )
-    send.add_argument(
-        "text",
-        nargs="*",
-        metavar="TEXT",
-        help="the message (words are joined); `-` or none with a pipe: read it from stdin",
-    )
-
-    chat = commands.add_parser("chat", parents=[shared], help="interactive chat")
-    _add_conversation_options(chat)
-    chat.add_argument("--thread", metavar="ID", help="continue this thread")
-
-    commands.add_parser(
-        "demo",
-        parents=[shared],
-        help="walk through the tutorial's API section (--local: its in-process section)",
-    )
-    add_token_command(commands)
-    return parser
 
 
 LOCAL_COMMANDS = frozenset({"chat", "send", "demo", "threads", "history"})
@@ -434,183 +232,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
 }
 
 
-class Repl:
-    """The `lgchat chat` loop's commands; reading input stays with `run_chat`."""
-
-    def __init__(self, session: ChatSession, args: argparse.Namespace, console: Console) -> None:
-        """Chat through `session`, drawing on `console`."""
-        self.session = session
-        self.args = args
-        self.console = console
-
-    def say(self, text: str, style: str = "dim") -> None:
-        """Print a line about the session (not part of the conversation)."""
-        self.console.print(Text(text, style=style), soft_wrap=True)
-
-    def banner(self) -> None:
-        """Say who we talk to and how to get help."""
-        thread = self.session.thread_id or "a new thread (created on your first message)"
-        self.say(f"Chatting with {self.session.assistant.graph_id} on {thread}.")
-        self.say("Type a message, or /help for commands.")
-
-    async def handle(self, line: str) -> bool:
-        """Act on one input line; return False to leave the loop."""
-        command, _, rest = line.strip().partition(" ")
-        if not command.startswith("/"):
-            renderer = make_renderer(json_lines=self.args.json)
-            await stream_reply(self.session, line, renderer, context=self.args.context)
-            return True
-        if command in REPL_QUIT:
-            return False
-        if command == "/help":
-            self.say(REPL_HELP, "")
-        elif command == "/new":
-            self.session.new_thread()
-            self.say("New conversation; its thread is created with your next message.")
-        elif command == "/thread":
-            if not rest.strip():
-                raise InvalidInput("usage: /thread ID")
-            info = await self.session.switch_thread(rest.strip())
-            self.say(f"Continuing thread {info.thread_id} ({info.message_count} messages).")
-        elif command == "/history":
-            await self.show_history()
-        elif command == "/mode":
-            if rest.strip():
-                self.session.stream_mode = parse_stream_modes(rest.split())
-            self.say(f"Stream modes: {' '.join(self.session.stream_mode)}")
-        else:
-            raise InvalidInput(f"unknown command {command}; /help lists the commands")
-        return True
-
-    async def show_history(self) -> None:
-        """Print every turn of the thread and its summary."""
-        messages = await self.session.history()
-        state = await self.session.state()
-        lines = transcript_lines(messages, state.summary if state else "")
-        for line in lines or ["(no messages yet)"]:
-            self.console.print(Text(line), soft_wrap=True)
-
-
-def _check_signals() -> None:
-    """Do nothing: Python runs pending signal handlers on entering a function."""
-
-
-class _ReplSigint:
-    """The REPL's own SIGINT handler: no Ctrl-C, whenever it comes, ends the REPL.
-
-    Python's default handler raises KeyboardInterrupt wherever the main thread is: in
-    an `except` clause of the loop it escapes the loop, and inside the event loop it
-    leaves that loop broken (a stale stop makes the next command fail with "Event loop
-    stopped before Future completed"). So a press raises only while `input()` waits
-    (readline drops the line only for a handler that raises); during a command it
-    cancels the command from within the loop, as asyncio.Runner's handler would.
-    """
-
-    def __init__(self) -> None:
-        self.presses = 0
-        self.reading = False
-        self.task: asyncio.Task[Any] | None = None
-
-    def __call__(self, signum: int, frame: object) -> None:
-        self.presses += 1
-        if self.reading:
-            raise KeyboardInterrupt
-        if self.task is not None:
-            self.task.get_loop().call_soon_threadsafe(self.task.cancel)
-
-    def install(self) -> None:
-        """Put this handler in force (again: code run by a command may replace it)."""
-        with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(signal.SIGINT, self)
-
-    async def command(self, command: Coroutine[Any, Any, bool]) -> bool:
-        """Run a command, which Ctrl-C cancels (asyncio.CancelledError)."""
-        self.task = asyncio.current_task()
-        try:
-            return await command
-        finally:
-            self.task = None
-
-    def read_line(self) -> str:
-        """Read a line at the prompt; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
-        presses = self.presses
-        # The prompt goes through input() itself: readline prints it once the terminal
-        # is ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
-        try:
-            self.reading = True  # in the try: `finally` must always clear it
-            line = input("You: ")
-        except EOFError:
-            # Readline can end input() as if at end of file when Ctrl-C is pressed: let a
-            # pending handler run, and take the EOF for Ctrl-C if a press came meanwhile.
-            _check_signals()
-            if self.presses != presses:
-                raise KeyboardInterrupt from None
-            raise
-        finally:
-            self.reading = False
-        if not sys.stdin.isatty():
-            print(line)  # Echo piped input, so the transcript reads like a conversation.
-        return line
-
-
-def block_sigint_in_this_thread() -> None:
-    """Leave Ctrl-C to the main thread (a thread initializer).
-
-    The kernel hands a process's SIGINT to any thread that does not block it. When a
-    helper thread (DNS lookups, SQLite) gets it, the main thread sleeping in `input()`
-    is not woken, so Ctrl-C at the prompt would do nothing until the next key.
-    """
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
-def run_chat(args: argparse.Namespace) -> int:
-    """Run the interactive chat until /quit or Ctrl-D at the prompt."""
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
-    if sys.stdin.isatty():
-        with contextlib.suppress(ImportError):
-            import readline  # noqa: F401  (line editing and history for input())
-    with asyncio.Runner() as runner:
-        runner.get_loop().set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(initializer=block_sigint_in_this_thread)
-        )
-        client = _client(args)
-        sigint = _ReplSigint()
-        previous = signal.getsignal(signal.SIGINT)
-        try:
-            repl = Repl(runner.run(_open_session(client, args)), args, console)
-            repl.banner()
-            while True:
-                # A Ctrl-C anywhere in here stays in the REPL: at the prompt it drops the
-                # line being typed, as in Python's REPL and in shells, so a second press
-                # right after a cancel cannot end the conversation. Ctrl-D leaves.
-                try:
-                    sigint.install()
-                    line = sigint.read_line()
-                    if line.strip() and not runner.run(sigint.command(repl.handle(line))):
-                        break
-                except EOFError:
-                    console.print()
-                    break
-                except ChatClientError as error:
-                    err.print(Text(f"Error: {describe(error)}", style="bold red"), soft_wrap=True)
-                except (KeyboardInterrupt, asyncio.CancelledError):
-                    console.print()  # at the prompt, or a command stopped by Ctrl-C
-        finally:
-            with contextlib.suppress(ValueError, TypeError):
-                signal.signal(signal.SIGINT, previous)
-            runner.run(client.aclose())
-    return EXIT_OK
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `lgchat`; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
         _token_user(args)
         if args.command == "chat":
-            code = run_chat(args)
+            code = run_chat(args, lambda: _client(args), lambda client: _open_session(client, args))
         else:
             code = asyncio.run(COMMANDS[args.command](args))
         sys.stdout.flush()  # a reader that left is reported here, not at exit

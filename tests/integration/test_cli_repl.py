@@ -21,8 +21,8 @@ import pexpect
 import pytest
 from langgraph_sdk import get_sync_client
 
-from client.cli.app import _ReplSigint
 from client.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
+from client.cli.repl import _ReplSigint
 from client.cli.streaming import _CtrlCCancels
 from client.errors import InvalidInput
 from client.remote.client import ChatClient
