@@ -74,8 +74,11 @@ def _check(
     """Return the database (created when missing, if ``create``) and the broker.
 
     Raises:
-        MissingPrerequisite: Aegra, Postgres or (for several instances) Redis is missing.
+        MissingPrerequisite: Aegra, Postgres or (for several instances) Redis is missing,
+            or the auth settings cannot be served.
     """
+    if (auth := AuthSettings.from_env(env)).problem:
+        raise MissingPrerequisite(auth.describe())
     if not aegra_executable().exists():
         raise MissingPrerequisite(
             f"{aegra_executable()} is missing: run `make serve` (it builds .venv-aegra "
@@ -106,10 +109,6 @@ def _interrupt(signum: int, frame: object) -> None:
 def serve(instances: int, port: int) -> int:
     """Start ``instances`` Aegra servers on consecutive ports; stop them on Ctrl-C."""
     env = _environment(PROJECT_DIR)
-    auth = AuthSettings.from_env(env)
-    if auth.problem:
-        print(f"error: {auth.describe()}", file=sys.stderr)
-        return 1
     try:
         database, redis = _check(instances, env)
     except MissingPrerequisite as error:
@@ -142,7 +141,7 @@ def serve(instances: int, port: int) -> int:
             print(
                 f"database {database.display}{broker}; model: {model}\n"
                 # Aegra loads the auth module at its first request, so say it now.
-                f"{auth.describe()}\n"
+                f"{AuthSettings.from_env(env).describe()}\n"
                 f"chat with it: LANGGRAPH_URL={servers[0].url} .venv/bin/lgchat chat\n"
                 "Ctrl-C stops it.",
                 file=sys.stderr,

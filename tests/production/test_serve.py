@@ -20,6 +20,7 @@ import pytest
 from devtools.ports import free_port
 from devtools.postgres import Database, fresh_database
 from devtools.process import group_alive
+from security.settings import AuthSettings
 from tests.support.servers import OFFLINE_ENV, REPO_ROOT
 
 pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
@@ -82,7 +83,9 @@ def test_serve_prints_its_urls_answers_and_stops_everything_on_ctrl_c(
         urls, lines = _urls(proc, instances)
         assert f"chat with it: LANGGRAPH_URL={urls[0]} .venv/bin/lgchat chat" in lines
         assert any(line.startswith(f"database {database.display}") for line in lines)
-        assert ("Redis" in lines[-3]) == (instances == 2)
+        (database_line,) = [line for line in lines if line.startswith("database ")]
+        assert ("Redis" in database_line) == (instances == 2)
+        assert AuthSettings().describe() in lines  # no AUTH_* setting: it says auth is off
         for index, url in enumerate(urls):
             sent = subprocess.run(
                 [str(LGCHAT), "--url", url, "send", "--user", f"u{index}", "count to 3"],
@@ -120,8 +123,14 @@ def test_serve_prints_its_urls_answers_and_stops_everything_on_ctrl_c(
             "error: /nowhere/aegra is missing: run `make serve` (it builds .venv-aegra with "
             "Python 3.12+)",
         ),
+        (
+            ["--instances", "1"],
+            {"AUTH_JWT_SECRET": "too-short"},
+            "error: auth is MISCONFIGURED, every request is refused: AUTH_JWT_SECRET must be "
+            "at least 32 bytes",
+        ),
     ],
-    ids=["no-postgres", "no-redis", "no-aegra"],
+    ids=["no-postgres", "no-redis", "no-aegra", "bad-auth"],
 )
 def test_a_missing_prerequisite_is_one_line_and_exit_1(
     args: list[str], env: dict[str, str], message: str
