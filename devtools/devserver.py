@@ -53,6 +53,7 @@ from typing import Any
 from devtools import require_dev_extra
 from devtools.ports import LOOPBACK, bind_loopback, free_port
 from devtools.process import QUIET_ENV, ServerProcess, ServerProcessError
+from security.settings import AuthSettings
 
 DevServerError = ServerProcessError
 """The dev server failed to start or stop (the name tests and callers use)."""
@@ -421,19 +422,39 @@ def _display_path(path: Path) -> str:
     return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
 
 
-def _announce_when_ready(url: str, lgchat: str) -> None:
+def chat_command(url: str, lgchat: str, auth: AuthSettings) -> str:
+    """Return the shell command that chats with the server at `url`.
+
+    With auth on, it carries a token: a development one minted from the secret, or,
+    with a JWKS, the one the identity provider issued.
+    """
+    if auth.problem or auth.mode == "off":
+        return f"LANGGRAPH_URL={url} {lgchat} chat"
+    token = (
+        f'"$({lgchat} token --user "$(whoami)")"'
+        if auth.mode == "hs256"
+        else "<your identity provider's token>"
+    )
+    return f"LANGGRAPH_AUTH_TOKEN={token} LANGGRAPH_URL={url} {lgchat} chat"
+
+
+def chat_lines(url: str, lgchat: str, auth: AuthSettings) -> str:
+    """Return what ``make dev`` prints once the server answers: how to chat with it."""
+    state = "" if auth.problem or auth.mode == "off" else f"; {auth.describe()}"
+    return (
+        f"langgraph dev is up at {url}{state}; chat with it from another terminal:\n"
+        f"{chat_command(url, lgchat, auth)}"
+    )
+
+
+def _announce_when_ready(url: str, lgchat: str, auth: AuthSettings) -> None:
     """Print how to chat with the server once ``GET /ok`` answers (a daemon thread)."""
     # urllib, not httpx: the server's logging setup would log every poll of httpx.
     while True:
         with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/ok", timeout=2):
             break
         time.sleep(0.2)
-    print(
-        f"langgraph dev is up at {url}; chat with it from another terminal:\n"
-        f"LANGGRAPH_URL={url} {lgchat} chat",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(chat_lines(url, lgchat, auth), file=sys.stderr, flush=True)
 
 
 def _dev(config: Path, *, port: int, state_dir: Path | None) -> int:
@@ -465,7 +486,9 @@ def _dev(config: Path, *, port: int, state_dir: Path | None) -> int:
     )
     lgchat = _display_path(Path(sys.executable).with_name("lgchat"))
     url = f"http://{LOOPBACK}:{chosen}"
-    threading.Thread(target=_announce_when_ready, args=(url, lgchat), daemon=True).start()
+    # The server loads the project's .env over the environment.
+    auth = AuthSettings.from_env({**os.environ, **env_file_values(project / ".env")})
+    threading.Thread(target=_announce_when_ready, args=(url, lgchat, auth), daemon=True).start()
 
     os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
     # No bytecode either: a __pycache__ write in a watched folder is another "change

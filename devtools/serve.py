@@ -23,6 +23,8 @@ import signal
 import socket
 import sys
 import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,7 +38,7 @@ from devtools.aegra import (
     RedisBroker,
     aegra_executable,
 )
-from devtools.devserver import default_state_dir, env_file_values, port_is_free
+from devtools.devserver import chat_command, default_state_dir, env_file_values, port_is_free
 from devtools.ports import free_port
 from devtools.postgres import Database, PostgresUnavailable
 from devtools.process import ServerProcessError
@@ -106,6 +108,34 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def unguarded(url: str, log: Path) -> str | None:
+    """Return why the server at `url` serves without auth although it is configured.
+
+    Aegra serves every request as one anonymous user when its auth module fails to
+    load (it only logs the error, in `log`), so a request with no token must be refused.
+    None when it is.
+    """
+    request = urllib.request.Request(
+        f"{url}/assistants/search",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError as error:
+        return f"{url} did not answer a request with no token: {error}"
+    if status == 401:
+        return None
+    return (
+        f"{url} answered a request with no token (HTTP {status}): auth is configured but "
+        f"not in force, so its auth module did not load; see {log}"
+    )
+
+
 def serve(instances: int, port: int) -> int:
     """Start ``instances`` Aegra servers on consecutive ports; stop them on Ctrl-C."""
     env = _environment(PROJECT_DIR)
@@ -117,6 +147,7 @@ def serve(instances: int, port: int) -> int:
     if instances > 1:
         # Aegra's default pools would let two busy instances exhaust Postgres's 100 clients.
         env = {**SMALL_POOLS, **env}
+    auth = AuthSettings.from_env(env)
     state = default_state_dir(PROJECT_DIR, tool="lgchat-aegra")
     model = default_model(env)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -137,12 +168,15 @@ def serve(instances: int, port: int) -> int:
                 # One at a time: the first one migrates the database.
                 servers.append(stack.enter_context(server))
                 print(f"Aegra is up at {server.url}  (log: {server.log_path})", file=sys.stderr)
+                if auth.mode != "off" and (problem := unguarded(server.url, server.log_path)):
+                    print(f"error: {problem}", file=sys.stderr)
+                    return 1
             broker = f", Redis {redis.url}" if redis else ""
             print(
                 f"database {database.display}{broker}; model: {model}\n"
                 # Aegra loads the auth module at its first request, so say it now.
-                f"{AuthSettings.from_env(env).describe()}\n"
-                f"chat with it: LANGGRAPH_URL={servers[0].url} .venv/bin/lgchat chat\n"
+                f"{auth.describe()}\n"
+                f"chat with it: {chat_command(servers[0].url, '.venv/bin/lgchat', auth)}\n"
                 "Ctrl-C stops it.",
                 file=sys.stderr,
                 flush=True,

@@ -21,6 +21,7 @@ from devtools.ports import free_port
 from devtools.postgres import Database, fresh_database
 from devtools.process import group_alive
 from security.settings import AuthSettings
+from security.tokens import mint_dev_token
 from tests.support.servers import OFFLINE_ENV, REPO_ROOT
 
 pytestmark = [pytest.mark.server, pytest.mark.engines("aegra")]
@@ -156,3 +157,54 @@ def test_make_says_in_one_line_that_aegra_needs_python_3_12(tmp_path: Path) -> N
     assert result.stderr.splitlines()[0] == (
         "error: Aegra needs Python 3.12 or newer (none found on PATH or in pyenv)"
     )
+
+
+def test_serve_with_auth_checks_it_is_in_force_and_prints_the_chat_line_with_a_token(
+    database: Database,
+) -> None:
+    secret = "a-serve-test-secret-of-32-bytes-or-more"
+    proc = _serve("--port", str(free_port()), "--instances", "1", env={
+        "DATABASE_URL": database.url, "AUTH_JWT_SECRET": secret,
+    })  # fmt: skip
+    try:
+        (url,), lines = _urls(proc, 1)
+        assert AuthSettings(jwt_secret=secret).describe() in lines
+        assert (
+            f'chat with it: LANGGRAPH_AUTH_TOKEN="$(.venv/bin/lgchat token --user "$(whoami)")" '
+            f"LANGGRAPH_URL={url} .venv/bin/lgchat chat"
+        ) in lines
+        token = mint_dev_token(secret, "ada", name="Ada")
+        sent = subprocess.run(
+            [str(LGCHAT), "--url", url, "--token", token, "send", "--assistant", "chatbot", "hi"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (sent.returncode, sent.stdout.splitlines()[0]) == (
+            0,
+            "AI: Hello Ada! How can I assist you today?",
+        )
+    finally:
+        assert _stop(proc) == 0
+
+
+def test_serve_stops_when_aegra_serves_without_the_configured_auth(
+    database: Database, tmp_path: Path
+) -> None:
+    # Aegra only logs an auth module that fails to load, then serves everyone as one
+    # anonymous user: here PyJWT is shadowed by a module that cannot be imported.
+    (tmp_path / "jwt.py").write_text('raise ImportError("jwt is broken on purpose")\n')
+    proc = _serve("--port", str(free_port()), "--instances", "1", env={
+        "DATABASE_URL": database.url, "PYTHONPATH": str(tmp_path),
+        "AUTH_JWT_SECRET": "a-serve-test-secret-of-32-bytes-or-more",
+    })  # fmt: skip
+    out, err = proc.communicate(timeout=120)
+    (url,) = UP.findall(err)
+    assert (proc.returncode, out) == (1, "")
+    assert re.search(
+        rf"^error: {re.escape(url)} answered a request with no token \(HTTP 200\): auth is "
+        r"configured but not in force, so its auth module did not load; see \S+server\.log$",
+        err,
+        re.MULTILINE,
+    ), err
+    assert not group_alive(proc.pid)

@@ -15,12 +15,14 @@ from devtools.devserver import (
     DevServer,
     DevServerError,
     _default_model,
+    chat_lines,
     default_state_dir,
     dev_auth_env,
     main,
     portable_config,
     source_dirs,
 )
+from security.settings import AuthSettings
 from tests.support.servers import REPO_ROOT
 
 GRAPH = textwrap.dedent(
@@ -207,3 +209,21 @@ def test_dev_auth_makes_a_one_off_secret_only_when_auth_is_not_configured(
     env_file.write_text("")
     monkeypatch.setenv("AUTH_JWT_SECRET", "the-developers-own-secret-of-32-bytes")
     assert dev_auth_env(env_file) == {}
+
+
+def test_make_dev_says_how_to_chat_with_the_token_auth_needs() -> None:
+    url, lgchat = "http://127.0.0.1:2024", ".venv/bin/lgchat"
+    assert chat_lines(url, lgchat, AuthSettings()) == (
+        f"langgraph dev is up at {url}; chat with it from another terminal:\n"
+        f"LANGGRAPH_URL={url} {lgchat} chat"
+    )
+    assert chat_lines(url, lgchat, AuthSettings(jwt_secret="s" * 32)).splitlines() == [
+        f"langgraph dev is up at {url}; auth is on: bearer tokens are HS256 JWTs signed with "
+        "AUTH_JWT_SECRET; chat with it from another terminal:",
+        f'LANGGRAPH_AUTH_TOKEN="$({lgchat} token --user "$(whoami)")" LANGGRAPH_URL={url} '
+        f"{lgchat} chat",
+    ]
+    jwks = chat_lines(url, lgchat, AuthSettings(jwks_url="https://id.example/jwks"))
+    assert jwks.splitlines()[1] == (
+        f"LANGGRAPH_AUTH_TOKEN=<your identity provider's token> LANGGRAPH_URL={url} {lgchat} chat"
+    )
