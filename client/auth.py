@@ -32,14 +32,14 @@ def token_identity(token: str) -> TokenIdentity | None:
     # token never needs.
     import jwt
 
+    from security.tokens import claimed_user
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         return None
-    user_id, name = claims.get("sub"), claims.get("name")
-    if not isinstance(user_id, str) or not user_id.strip():
-        return None
-    return TokenIdentity(user_id, name if isinstance(name, str) and name.strip() else None)
+    user = claimed_user(claims)
+    return TokenIdentity(user.identity, user.display_name) if user else None
 
 
 def check_user(identity: TokenIdentity | None, user_id: str | None, *, label: str = "user") -> None:

@@ -114,11 +114,7 @@ class AuthenticationFailed(ChatClientError):
 
 
 class PermissionDenied(ChatClientError):
-    """The server knows the user and refuses what they asked for (HTTP 403).
-
-    Also a user conversation's thread id that another user already owns: the server
-    answers that creation with a 409, as if the id were merely taken.
-    """
+    """The server knows the user and refuses what they asked for (HTTP 403)."""
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url

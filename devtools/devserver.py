@@ -321,18 +321,13 @@ def _default_model(env_file: Path) -> str:
     return f"{spec} (OPENAI_API_KEY is set)"
 
 
-AUTH_VARIABLES = ("AUTH_JWT_SECRET", "AUTH_JWKS_URL")
-"""Either one turns the server's auth on (`security.settings`)."""
-
-
 def dev_auth_env(env_file: Path) -> dict[str, str]:
     """Return a one-off ``AUTH_JWT_SECRET`` for server and command, unless auth is configured.
 
     Configured means set in the environment or in ``env_file``, which the server loads.
     The secret is random and lives as long as the server: development only.
     """
-    configured = {**os.environ, **env_file_values(env_file)}
-    if any(configured.get(name) for name in AUTH_VARIABLES):
+    if AuthSettings.from_env({**os.environ, **env_file_values(env_file)}).mode != "off":
         return {}
     return {"AUTH_JWT_SECRET": secrets.token_urlsafe(32)}
 

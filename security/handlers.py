@@ -35,11 +35,16 @@ _STAMPED_ACTIONS = frozenset({"create", "update", "create_run"})
 """Actions whose payload carries the resource's metadata, where the owner is (re)set."""
 
 SETTINGS = AuthSettings.from_env()
-_VERIFIER = TokenVerifier(SETTINGS) if SETTINGS.mode != "off" and not SETTINGS.problem else None
+_PROBLEM = SETTINGS.problem
+"""Why the settings cannot be served, worked out once: every request is refused with it."""
+_VERIFIER = TokenVerifier(SETTINGS) if SETTINGS.mode != "off" and not _PROBLEM else None
 
-(logger.error if SETTINGS.problem else logger.warning if SETTINGS.mode == "off" else logger.info)(
-    SETTINGS.describe()
-)
+if _PROBLEM:
+    logger.error(SETTINGS.describe())
+elif _VERIFIER is None:
+    logger.warning(SETTINGS.describe())
+else:
+    logger.info(SETTINGS.describe())
 
 auth = Auth()
 
@@ -52,10 +57,10 @@ async def authenticate(headers: Mapping[Any, Any]) -> Auth.types.MinimalUserDict
         Auth.exceptions.HTTPException: 401 with one line saying what is wrong with the
             token, or that the server's own auth settings are unusable.
     """
-    if SETTINGS.problem:
-        # 401, not 500: only 401 and 403 carry their detail to the caller on every engine.
-        raise _unauthorized(f"server auth is misconfigured: {SETTINGS.problem}")
     if _VERIFIER is None:
+        if _PROBLEM:
+            # 401, not 500: only 401 and 403 carry their detail to the caller on every engine.
+            raise _unauthorized(f"server auth is misconfigured: {_PROBLEM}")
         return {"identity": ANONYMOUS, "is_authenticated": False}
     token = _bearer_token(headers)
     try:

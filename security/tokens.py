@@ -129,9 +129,20 @@ class TokenVerifier:
         return signing_key.key
 
 
-def _user(claims: Mapping[str, Any]) -> TokenUser:
-    identity = claims.get("sub")
+def claimed_user(claims: Mapping[str, Any]) -> TokenUser | None:
+    """Return the user a token's claims name (`sub`, and `name` if any), or None.
+
+    The one reading of the claims: the server applies it to verified tokens, the
+    client (`client.auth`) to its own token, unverified, to know whom it acts for.
+    """
+    identity, name = claims.get("sub"), claims.get("name")
     if not isinstance(identity, str) or not identity.strip():
-        raise InvalidToken("the token's 'sub' claim is not a user id")
-    name = claims.get("name")
+        return None
     return TokenUser(identity, name if isinstance(name, str) and name.strip() else None)
+
+
+def _user(claims: Mapping[str, Any]) -> TokenUser:
+    user = claimed_user(claims)
+    if user is None:
+        raise InvalidToken("the token's 'sub' claim is not a user id")
+    return user
