@@ -65,7 +65,7 @@ from client.events import (
 )
 from client.messages import message_from_dict
 
-__all__ = ["PartInput", "StreamDecoder", "run_error"]
+__all__ = ["PartInput", "StreamDecoder", "run_error", "tool_result_id"]
 
 PartInput: TypeAlias = StreamPart | tuple[str, Any] | tuple[str, Any, str | None]
 """What `StreamDecoder.feed` accepts: an SDK `StreamPart`, or `(event, data[, id])`."""
@@ -81,8 +81,15 @@ _MAX_ERROR_CHARS = 300
 _PARTIAL, _TUPLE, _EVENTS, _WHOLE = "messages/partial", "messages", "events", "whole"
 # The tag that keeps a model call's tokens out of `messages` streams.
 _NOSTREAM = "nostream"
-# The stand-in id of a tool result that has none yet: this prefix and its call's id.
-_TOOL_RESULT = "tool-result:"
+
+
+def tool_result_id(call_id: str) -> str:
+    """Return the stand-in id of a tool result that arrives without one yet.
+
+    A node's update holds its messages before the state's reducer gives them ids;
+    the result of tool call `call_id` is reported under this id until then.
+    """
+    return f"tool-result:{call_id}"
 
 
 @dataclass(slots=True, eq=False)
@@ -471,7 +478,7 @@ class StreamDecoder:
         if _get(message, "type") == "remove":
             return
         call_id = _get(message, "tool_call_id") if _role(message) == "tool" else None
-        message_id = _get(message, "id") or (f"{_TOOL_RESULT}{call_id}" if call_id else None)
+        message_id = _get(message, "id") or (tool_result_id(call_id) if call_id else None)
         if not message_id:
             # Without an id a message cannot be told apart from its copies in later states.
             return

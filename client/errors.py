@@ -92,6 +92,20 @@ class BrokenStream(ChatClientError):
         super().__init__(f"the server at {url} sent a broken event stream: {detail}")
 
 
+class ProtocolUnsupported(ChatClientError):
+    """The server does not speak the streaming protocol asked for, or not over that transport."""
+
+    def __init__(self, url: str, protocol: str, transport: str | None = None) -> None:
+        self.url = url
+        self.protocol = protocol
+        self.transport = transport
+        if transport is None:
+            detail = f"does not speak the {protocol} streaming protocol; use the runs protocol"
+        else:
+            detail = f"does not serve the {protocol} protocol over {transport}; use sse"
+        super().__init__(f"the server at {url} {detail}")
+
+
 class AuthenticationFailed(ChatClientError):
     """The server does not accept who the request says it is from (HTTP 401).
 

@@ -1,4 +1,4 @@
-"""Checks a session makes before any request: the message, the server URL, stream modes.
+"""Checks made before any request: the message, the server URL, stream modes, protocol.
 
 Shared by the remote and the in-process sessions, so both refuse the same input with
 the same `InvalidInput` line.
@@ -7,6 +7,7 @@ the same `InvalidInput` line.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, cast, get_args
 
 import httpx
 from langgraph_sdk.schema import StreamMode
@@ -29,6 +30,29 @@ STREAM_MODES: tuple[StreamMode, ...] = (
     "custom",
 )
 """Stream modes a chat session can ask for."""
+
+StreamProtocol = Literal["runs", "v3"]
+"""How runs are streamed: run-centric `runs.stream` (stream modes), or the thread-centric
+protocol (v3: `run.start`, then the thread's event stream)."""
+
+Transport = Literal["sse", "websocket"]
+"""What carries the v3 protocol's events: server-sent events, or a WebSocket."""
+
+
+def check_streaming(protocol: str, transport: str) -> tuple[StreamProtocol, Transport]:
+    """Return the protocol and transport to stream runs with.
+
+    Raises:
+        InvalidInput: Either is unknown, or a transport other than SSE is asked of the
+            run-centric protocol (it has no other).
+    """
+    if protocol not in get_args(StreamProtocol):
+        raise InvalidInput(f"unknown streaming protocol {protocol!r}; choose runs or v3")
+    if transport not in get_args(Transport):
+        raise InvalidInput(f"unknown transport {transport!r}; choose sse or websocket")
+    if protocol == "runs" and transport != "sse":
+        raise InvalidInput("the runs protocol streams over SSE only; use --protocol v3")
+    return cast(StreamProtocol, protocol), cast(Transport, transport)
 
 
 MAX_MESSAGE_CHARS = 100_000

@@ -53,7 +53,19 @@ def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
         for flag, given in (("--memory", args.memory), ("--data-dir", args.data_dir is not None)):
             if given:
                 raise InvalidInput(f"{flag} works only with --local")
-        return ChatClient(args.url, args.api_key, token=args.token)
+        return ChatClient(
+            args.url,
+            args.api_key,
+            token=args.token,
+            protocol=args.protocol,
+            transport=args.transport,
+        )
+    for flag, value, default in (
+        ("--protocol", args.protocol, "runs"),
+        ("--transport", args.transport, "sse"),
+    ):
+        if value != default:
+            raise InvalidInput(f"{flag} is about streaming from a server; --local runs in-process")
     if args.command not in LOCAL_COMMANDS:
         raise InvalidInput(f"--local works with {', '.join(sorted(LOCAL_COMMANDS))} only")
     # The graphs and the langgraph runtime: imported only when needed.

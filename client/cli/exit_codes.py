@@ -15,6 +15,7 @@ from client.errors import (
     NotALangGraphServer,
     NotFound,
     PermissionDenied,
+    ProtocolUnsupported,
     ServerUnreachable,
     ThreadBusy,
 )
@@ -38,6 +39,7 @@ EXIT_CODES: dict[type[ChatClientError], int] = {
     ConnectionLost: EXIT_UNREACHABLE,  # StreamLost too
     NotALangGraphServer: EXIT_UNREACHABLE,
     BrokenStream: EXIT_UNREACHABLE,
+    ProtocolUnsupported: EXIT_UNREACHABLE,
     AuthenticationFailed: EXIT_AUTH,
     PermissionDenied: EXIT_AUTH,
     NotFound: EXIT_NOT_FOUND,  # AssistantNotFound, ThreadNotFound
@@ -50,6 +52,7 @@ error (`RunFailed`, `ServerError`, `ConnectionsExhausted`) exits 1."""
 HINTS: dict[type[ChatClientError], str] = {
     ServerUnreachable: " — start one with `make dev`",
     NotALangGraphServer: "; check --url",
+    ProtocolUnsupported: " (lgchat: --protocol runs, or --transport sse)",
     # One hint for both kinds of credentials: LangGraph Platform answers a bad x-api-key
     # with a 401 or 403 too.
     AuthenticationFailed: "; pass --token or set LANGGRAPH_AUTH_TOKEN (for development: "

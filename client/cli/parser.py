@@ -83,6 +83,21 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, in_subcommand: b
         if not in_subcommand
         else argparse.SUPPRESS,
     )
+    parser.add_argument(
+        "--protocol",
+        default=default("runs"),
+        help="how runs stream: runs (run-centric stream modes) or v3 (the thread-centric "
+        "protocol, resumed by sequence number) (default: %(default)s)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--transport",
+        default=default("sse"),
+        help="what carries --protocol v3: sse or websocket (default: %(default)s)"
+        if not in_subcommand
+        else argparse.SUPPRESS,
+    )
     flags = (
         ("--json", "print JSON (one event per line when streaming)"),
         (

@@ -27,7 +27,13 @@ from client.errors import (
     ServerError,
     translate_errors,
 )
-from client.inputs import DEFAULT_STREAM_MODES, check_url
+from client.inputs import (
+    DEFAULT_STREAM_MODES,
+    StreamProtocol,
+    Transport,
+    check_streaming,
+    check_url,
+)
 from client.remote.connection import ServerConnection
 from client.remote.resume import ResumePolicy
 from client.remote.session import RemoteChatSession
@@ -63,6 +69,8 @@ class ChatClient:
         timeout: httpx.Timeout | None = None,
         resume: ResumePolicy | None = None,
         max_connections: int | None = None,
+        protocol: StreamProtocol = "runs",
+        transport: Transport = "sse",
     ) -> None:
         """Prepare the client; no request is made until a method needs one.
 
@@ -80,7 +88,16 @@ class ChatClient:
             max_connections: Cap on open connections. Each streaming session holds one
                 for the whole run, so the default is no cap: httpx's usual 100 would
                 make the 101st concurrent user fail.
+            protocol: How sessions stream runs: "runs" (`runs.stream` with stream
+                modes; the default, see the README for why) or "v3" (the
+                thread-centric protocol: `run.start`, then the thread's event stream,
+                resumed by `seq`). Both give the same events.
+            transport: What carries v3 events: "sse" or "websocket".
+
+        Raises:
+            InvalidInput: A bad URL, protocol or transport.
         """
+        self.protocol, self.transport = check_streaming(protocol, transport)
         connection = ServerConnection.open(
             check_url(url),
             api_key,
@@ -124,6 +141,7 @@ class ChatClient:
         connection nobody closes).
         """
         other = type(self).__new__(type(self))
+        other.protocol, other.transport = self.protocol, self.transport
         other._attach(
             self.connection,
             token,

@@ -22,6 +22,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from client.decode import tool_result_id
 from client.events import (
     MessageFinished,
     MessageStarted,
@@ -84,6 +85,9 @@ def corrections(
             after_input = True
             continue
         message = message_from_dict(data)
+        call_id = data.get("tool_call_id")
+        if isinstance(call_id, str) and tool_result_id(call_id) in ledger.seen:
+            continue  # streamed, from an update, before the state gave it its id
         if message_id not in ledger.seen:
             if after_input and input_ids is not None:
                 out += _whole(message_id, message)

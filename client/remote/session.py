@@ -24,10 +24,11 @@ from langgraph_sdk.schema import (
 
 from client.context_schema import validate_context
 from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
-from client.events import NodeUpdate, StreamEvent
+from client.events import CustomEvent, NodeUpdate, StateValues, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
 from client.remote.stream import ActiveRun, RunStreams, replayable_modes
+from client.remote.thread_stream import ThreadRunSource
 from client.threads import (
     DEFAULT_CONVERSATION,
     ConversationKey,
@@ -169,6 +170,10 @@ class RemoteChatSession:
             run_input: dict[str, Any] = {
                 "messages": [{"role": "user", "content": text, "id": input_id}]
             }
+            if self.client.protocol == "v3":
+                async for event in self._stream_v3(run, run_input, input_id, modes, context):
+                    yield event
+                return
             wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
             parts = self.client.sdk.runs.stream(
                 thread_id,
@@ -187,6 +192,38 @@ class RemoteChatSession:
                 if isinstance(event, NodeUpdate) and "updates" not in modes:
                     continue  # asked for by `replayable_modes`, not by the caller
                 yield event
+
+    async def _stream_v3(
+        self,
+        run: ActiveRun,
+        run_input: dict[str, Any],
+        input_id: str,
+        modes: Sequence[StreamMode],
+        context: dict[str, Any] | None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Start and follow a run over the thread-centric protocol (v3).
+
+        The protocol has no stream modes: tokens always stream, and `values`,
+        `updates` and `custom` events are passed on when their mode is asked for. It
+        has no run context either: the context goes in `configurable`, which the
+        graphs read as their context too.
+        """
+        source = ThreadRunSource(self.client, run.thread_id, self.client.transport)
+        try:
+            config = {"configurable": context} if context else {}
+            run_id = await source.start(self.assistant.assistant_id, run_input, config)
+            self._runs.run_created(run, {"run_id": run_id, "thread_id": run.thread_id})
+            follow = self._runs.follow(
+                run,
+                source.parts(),
+                input_ids=(input_id,),
+                rejoin=lambda _cursor: source.parts(),
+            )
+            async for event in follow:
+                if _asked_for(event, modes):
+                    yield event
+        finally:
+            await source.aclose()
 
     def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
         """Stream a run of this thread from its first event, whether it is running or over.
@@ -213,6 +250,16 @@ class RemoteChatSession:
                     await self.client.sdk.runs.get(thread_id, run_id)
             except (NotFound, InvalidInput) as error:  # a 422 for an id that is no UUID
                 raise NotFound(f"no run {run_id!r} on thread {thread_id}") from error
+            if self.client.protocol == "v3":
+                source = ThreadRunSource(self.client, thread_id, self.client.transport)
+                source.attach(run_id)
+                try:
+                    follow = self._runs.follow(run, source.parts(), rejoin=lambda _: source.parts())
+                    async for event in follow:
+                        yield event
+                finally:
+                    await source.aclose()
+                return
             parts = self.client.sdk.runs.join_stream(thread_id, run_id, last_event_id=REPLAY_ALL)
             async for event in self._runs.follow(run, parts):
                 yield event
@@ -342,3 +389,14 @@ class RemoteChatSession:
 
     def _ensure_idle(self) -> None:
         self._runs.ensure_idle(self.thread_id)
+
+
+def _asked_for(event: StreamEvent, modes: Sequence[StreamMode]) -> bool:
+    """Tell whether a v3 run's event is one the stream modes asked for."""
+    if isinstance(event, StateValues):
+        return "values" in modes
+    if isinstance(event, NodeUpdate):
+        return "updates" in modes
+    if isinstance(event, CustomEvent):
+        return "custom" in modes
+    return True

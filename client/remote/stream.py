@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -50,6 +50,9 @@ _RUN_STATUSES: dict[str, RunStatus] = {
     "interrupted": "cancelled",
 }
 """A finished run's server status as the status its stream ends with."""
+
+Rejoin = Callable[[ReplayCursor], AsyncIterator[StreamPart]]
+"""Reopen a dropped run stream after the parts the cursor has (see `RunStreams.follow`)."""
 
 _STOP_POLLS = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 """Waits between checks that a cancelled run has stopped: 1.6 s at most in all."""
@@ -115,6 +118,7 @@ class RunStreams:
         *,
         input_ids: Sequence[str] | None = None,
         reconcile: bool = True,
+        rejoin: Rejoin | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Decode a run's stream to its end, rejoining it whenever it drops early.
 
@@ -131,6 +135,9 @@ class RunStreams:
             reconcile: Check a successful run's messages against the thread's final
                 state (False when the stream modes carry no messages, `custom` for
                 one: there is nothing to compare).
+            rejoin: How to reopen the stream after a drop; by default the run's
+                stored events from the cursor (`runs.join_stream`). The thread-centric
+                protocol resumes from the last `seq` instead.
         """
         thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
         # A chat shows the same messages in every mode: the summarizer's `nostream`
@@ -191,9 +198,7 @@ class RunStreams:
                 raise StreamLost(url, thread_id, run.run_id or "?", lost)
             await asyncio.sleep(policy.delay(attempt))
             assert run.run_id is not None
-            parts = self.client.sdk.runs.join_stream(
-                thread_id, run.run_id, last_event_id=cursor.rejoin_from()
-            )
+            parts = (rejoin or self._join_stream(run))(cursor)
         if run.cancelled:
             status = "cancelled"
         elif status == "error" and not decoder.ended:
@@ -213,6 +218,14 @@ class RunStreams:
             for event in await self._corrections(run, ledger, input_ids):
                 yield event
         yield ended
+
+    def _join_stream(self, run: ActiveRun) -> Rejoin:
+        """Return the run-centric rejoin: the run's stored events after the cursor's."""
+        assert run.run_id is not None
+        thread_id, run_id = run.thread_id, run.run_id
+        return lambda cursor: self.client.sdk.runs.join_stream(
+            thread_id, run_id, last_event_id=cursor.rejoin_from()
+        )
 
     async def _why_interrupted(self, run: ActiveRun) -> RunStatus:
         """Tell a cancel from a graph interrupt, both `end: interrupted` on Aegra.

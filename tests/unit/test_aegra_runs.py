@@ -99,7 +99,11 @@ class FakeSdk:
 
 def fake_client(sdk: FakeSdk) -> ChatClient:
     client = SimpleNamespace(
-        sdk=sdk, url="http://aegra", resume=ResumePolicy(attempts=0), context_schemas={}
+        sdk=sdk,
+        url="http://aegra",
+        resume=ResumePolicy(attempts=0),
+        context_schemas={},
+        protocol="runs",
     )
     return cast(ChatClient, client)
 
