@@ -95,6 +95,26 @@ def test_unknown_stream_mode_is_a_usage_error(closed_url: str) -> None:
     assert_one_line_error(result, EXIT_USAGE, "unknown stream mode 'tokens'")
 
 
+def test_unknown_protocol_or_transport_is_a_usage_error(closed_url: str) -> None:
+    result = lgchat("--url", closed_url, "send", "--protocol", "v4", "hi")
+    assert_one_line_error(result, EXIT_USAGE, "unknown streaming protocol 'v4'; choose runs or v3")
+    result = lgchat("--url", closed_url, "--protocol", "v3", "--transport", "grpc", "send", "hi")
+    assert_one_line_error(result, EXIT_USAGE, "unknown transport 'grpc'; choose sse or websocket")
+
+
+def test_the_protocol_is_refused_in_process(tmp_path: Path) -> None:
+    result = lgchat("--local", "--data-dir", str(tmp_path), "--protocol", "v3", "send", "hi")
+    assert_one_line_error(result, EXIT_USAGE, "--protocol is about streaming from a server")
+
+
+def test_no_server_is_one_line_over_v3_too(closed_url: str) -> None:
+    for transport in ("sse", "websocket"):
+        result = lgchat(
+            "--url", closed_url, "--protocol", "v3", "--transport", transport, "send", "hi"
+        )
+        assert_one_line_error(result, EXIT_UNREACHABLE, f"no LangGraph server at {closed_url}")
+
+
 class _Refuse(QuietHandler):
     status = 401
 
