@@ -97,6 +97,9 @@ class RemoteChatSession:
         self._thread_id = thread_id
         self._thread_ready = thread_id is not None
         self._runs = RunStreams(client)
+        # Over v3: the thread, and the `seq` of its stream that this session's last run
+        # ended at, so the next run's stream starts after it.
+        self._thread_seq: tuple[str | None, int | None] = (None, None)
 
     @property
     def thread_id(self) -> str | None:
@@ -208,7 +211,13 @@ class RemoteChatSession:
         has no run context either: the context goes in `configurable`, which the
         graphs read as their context too.
         """
-        source = ThreadRunSource(self.client, run.thread_id, self.client.transport)
+        thread_id, since = self._thread_seq
+        source = ThreadRunSource(
+            self.client,
+            run.thread_id,
+            self.client.transport,
+            since=since if thread_id == run.thread_id else None,
+        )
         try:
             config = {"configurable": context} if context else {}
             run_id = await source.start(self.assistant.assistant_id, run_input, config)
@@ -222,6 +231,8 @@ class RemoteChatSession:
             async for event in follow:
                 if _asked_for(event, modes):
                     yield event
+            if source.last_seq is not None:
+                self._thread_seq = (run.thread_id, source.last_seq)
         finally:
             await source.aclose()
 

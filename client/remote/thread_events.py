@@ -56,6 +56,8 @@ class ThreadEventTranslator:
         run_id: The run whose events are kept.
         started: True once the run's `running` event was seen.
         ended: True once its terminal lifecycle event was seen.
+        missed_start: True when the run's end came without its `running` event: the
+            stream began after the run's start, so its first events were not given.
     """
 
     def __init__(self, run_id: str) -> None:
@@ -63,6 +65,7 @@ class ThreadEventTranslator:
         self.run_id = run_id
         self.started = False
         self.ended = False
+        self.missed_start = False
         # The message each namespace is streaming: the protocol names a message only
         # in its `message-start`.
         self._streaming: dict[Namespace, str] = {}
@@ -107,7 +110,10 @@ class ThreadEventTranslator:
         if what == "running" and ours and not self.started:
             self.started = True
             return [StreamPart("metadata", {"run_id": self.run_id}, part_id)]
-        if not self.started or not ours:
+        if not ours:
+            return []
+        if not self.started:
+            self.missed_start = what != "running"
             return []
         if what == "failed":
             self.ended = True

@@ -18,7 +18,10 @@ measured against `langgraph dev` 0.16.7 and Aegra 0.11):
   replays the whole history again.
 
 Here a dropped stream, clean or not, is resumed from the last `seq` received (the
-server replays only events after it): `parts` is simply called again.
+server replays only events after it): `parts` is simply called again. A session's next
+run starts after the `seq` its previous run ended at, so the thread's history is not
+sent again for every turn (measured on `langgraph dev`: the 10th turn of a
+conversation received 269 events, 119 KB, without it; a run-centric turn 20 KB).
 """
 
 from __future__ import annotations
@@ -65,8 +68,24 @@ class ThreadRunSource:
         last_seq: The `seq` of the last event received: a resumed stream starts after it.
     """
 
-    def __init__(self, client: ChatClient, thread_id: str, transport: Transport) -> None:
-        """Prepare a run on `thread_id`; nothing is sent before `start`."""
+    def __init__(
+        self,
+        client: ChatClient,
+        thread_id: str,
+        transport: Transport,
+        *,
+        since: int | None = None,
+    ) -> None:
+        """Prepare a run on `thread_id`; nothing is sent before `start`.
+
+        Args:
+            client: The client whose connection pool and token the run uses.
+            thread_id: The thread.
+            transport: What carries the events.
+            since: The last `seq` of the thread's events already read (by an earlier
+                run of the same session): the thread's stream replays every earlier
+                run, and this skips them on the server.
+        """
         self._url = client.url
         self._thread_id = thread_id
         self._transport_kind = transport
@@ -81,7 +100,7 @@ class ThreadRunSource:
             headers=client.connection.headers(client.token),
         )
         self.run_id: str | None = None
-        self.last_seq: int | None = None
+        self.last_seq: int | None = since
         self._translator: ThreadEventTranslator | None = None
 
     async def start(self, assistant_id: str, run_input: Any, config: Mapping[str, Any]) -> str:
@@ -120,12 +139,27 @@ class ThreadRunSource:
     async def parts(self) -> AsyncIterator[StreamPart]:
         """Yield the run's parts from after `last_seq` until it ends or the stream drops.
 
+        Should the stream, opened after a `since` from an earlier run, begin after this
+        run's start (the server numbered the thread's history differently this time),
+        it is read again from the thread's first event: nothing was given yet.
+
         Raises:
             ConnectionLost: The stream broke before the run ended.
             ProtocolUnsupported: The server does not serve v3 on this transport.
         """
+        assert self.run_id is not None, "start the run first"
+        async for part in self._read():
+            yield part
         translator = self._translator
-        assert translator is not None, "start the run first"
+        if translator is not None and translator.missed_start:
+            self.last_seq, self._translator = None, ThreadEventTranslator(self.run_id)
+            async for part in self._read():
+                yield part
+
+    async def _read(self) -> AsyncIterator[StreamPart]:
+        """Yield the run's parts from one subscription that starts after `last_seq`."""
+        translator = self._translator
+        assert translator is not None
         params: dict[str, Any] = {"channels": CHANNELS}
         if self.last_seq is not None:
             params["since"] = self.last_seq
@@ -141,7 +175,7 @@ class ThreadRunSource:
                 self.last_seq = seq
                 for part in translator.feed(event):
                     yield part
-                if translator.ended:
+                if translator.ended or translator.missed_start:
                     return
             failure = handle.done.result() if handle.done.done() else None
             if failure is not None and not translator.ended:

@@ -151,6 +151,44 @@ async def test_a_dropped_stream_resumes_after_the_last_seq_without_duplicates(
     assert scripted.opened == [{"channels": CHANNELS}, {"channels": CHANNELS, "since": 6}]
 
 
+async def test_a_later_run_starts_after_the_seq_its_session_had_read(
+    scripted: type[ScriptedTransport],
+) -> None:
+    scripted.answers = [{"type": "success", "result": {"run_id": "r1"}}]
+    run = [lifecycle("r1", "running", 3), START, text(5, "a"), lifecycle("r1", "completed", 6)]
+    scripted.streams = [(run, None)]
+    async with ChatClient(URL) as client:
+        source = ThreadRunSource(client, THREAD, "sse", since=2)
+        assert await source.start("agent", {}, {}) == "r1"
+        parts = await collect(source)
+    assert texts(parts) == ["a"] and parts[-1][0] == "end"
+    assert scripted.opened == [{"channels": CHANNELS, "since": 2}]
+
+
+async def test_a_stream_that_begins_after_the_runs_start_is_read_again_from_the_first_event(
+    scripted: type[ScriptedTransport],
+) -> None:
+    """The server numbered the history lower this time: `since` skipped the run's start."""
+    scripted.answers = [{"type": "success", "result": {"run_id": "r1"}}]
+    after_since = [text(5, "b"), lifecycle("r1", "completed", 6)]
+    whole = [lifecycle("r1", "running", 1), {**START, "seq": 2}, text(3, "a"), text(4, "b")]
+    whole.append(lifecycle("r1", "completed", 5))
+    scripted.streams = [(after_since, None), (whole, None)]
+    async with ChatClient(URL) as client:
+        source = ThreadRunSource(client, THREAD, "sse", since=4)
+        assert await source.start("agent", {}, {}) == "r1"
+        parts = await collect(source)
+    assert texts(parts) == ["a", "b"]
+    assert [event for event, _, _ in parts] == [
+        "metadata",
+        "messages",
+        "messages",
+        "messages",
+        "end",
+    ]
+    assert scripted.opened == [{"channels": CHANNELS, "since": 4}, {"channels": CHANNELS}]
+
+
 async def test_a_broken_stream_is_a_lost_connection(scripted: type[ScriptedTransport]) -> None:
     scripted.answers = [{"type": "success", "result": {"run_id": "r1"}}]
     scripted.streams = [([lifecycle("r1", "running", 1)], httpx.RemoteProtocolError("cut"))]
