@@ -115,6 +115,35 @@ def test_no_server_is_one_line_over_v3_too(closed_url: str) -> None:
         assert_one_line_error(result, EXIT_UNREACHABLE, f"no LangGraph server at {closed_url}")
 
 
+class _RunsOnly(QuietHandler):
+    """A LangGraph API from before the thread-centric protocol: no `/commands` route."""
+
+    def _answer(self) -> None:
+        self.read_body()
+        thread = {"thread_id": SOME_THREAD, "status": "idle", "metadata": {}, "values": {}}
+        if self.path == "/assistants/search":
+            self.answer_json(200, [{"assistant_id": "a1", "graph_id": "agent", "name": "agent"}])
+        elif self.path.endswith("/schemas"):
+            self.answer_json(200, {"context_schema": None})
+        elif self.path in ("/threads", f"/threads/{SOME_THREAD}"):
+            self.answer_json(200, thread)
+        else:
+            self.answer_json(404, {"detail": "Not Found"})
+
+    do_GET = do_POST = _answer
+
+
+def test_a_server_without_v3_says_so_in_one_line() -> None:
+    with serving(_RunsOnly) as url:
+        result = lgchat("--url", url, "--protocol", "v3", "send", "hi")
+    assert_one_line_error(
+        result,
+        EXIT_UNREACHABLE,
+        f"the server at {url} does not speak the v3 streaming protocol; use the runs protocol "
+        "(lgchat: --protocol runs, or --transport sse)",
+    )
+
+
 class _Refuse(QuietHandler):
     status = 401
 
