@@ -18,9 +18,10 @@ turns into typed events, so both protocols give the same events from the same co
   decoder merges with langchain-core's chunk addition and parses with its partial-JSON
   parser. Only `message-start` names the message; the events after it in the same
   namespace continue it.
-- `values` and `custom` -> the parts of the same name; `updates` (`{"node": name,
-  "values": update}`, sent by Aegra, not by `langgraph dev`) -> `updates` parts
-  (`{name: update}`).
+- `values` -> `values` parts; `updates` (`{"node": name, "values": update}`) ->
+  `updates` parts (`{name: update}`); `custom` (`{"name"?, "payload": data}`) ->
+  `custom` parts of the payload. Aegra sends `updates` and `custom`; `langgraph dev`
+  0.16.7 sends neither.
 
 Each part carries the event's `seq` as its id, which is what a rejoin resumes from.
 """
@@ -38,9 +39,6 @@ __all__ = ["ThreadEventTranslator", "event_seq"]
 
 _ENDS = {"completed": "success", "interrupted": "interrupted"}
 """Root lifecycle events that end a run normally, and the status each ends with."""
-
-_PASSED_THROUGH = frozenset({"values", "custom"})
-"""Channels whose data is the run-centric stream mode's data unchanged."""
 
 
 def event_seq(event: Mapping[str, Any]) -> int | None:
@@ -88,8 +86,11 @@ class ThreadEventTranslator:
         if not self.started:
             return []  # an earlier run's, replayed
         name = "|".join((method, *namespace)) if namespace else method
-        if method in _PASSED_THROUGH:
+        if method == "values":
             return [StreamPart(name, data, part_id)]  # type: ignore[arg-type]
+        if method == "custom" and isinstance(data, Mapping) and "payload" in data:
+            # `{"name"?, "payload": ...}`: the payload is what the node wrote.
+            return [StreamPart(name, data["payload"], part_id)]
         if method == "updates" and isinstance(data, Mapping) and isinstance(data.get("node"), str):
             # `{"node": name, "values": update}`, where `updates` mode says `{name: update}`.
             return [StreamPart(name, {data["node"]: data.get("values")}, part_id)]

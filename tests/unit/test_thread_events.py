@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from client.decode import StreamDecoder, tool_result_id
 from client.events import (
+    CustomEvent,
     MessageFinished,
     MessageStarted,
     NodeUpdate,
@@ -279,6 +280,20 @@ def test_aegras_updates_are_node_updates_and_tool_results_come_once() -> None:
     for item in decoded:
         ledger.record(item)
     assert corrections(ledger, "r", [HUMAN, AI_CALL, saved], input_ids=("h1",)) == []
+
+
+def test_custom_events_carry_what_the_node_wrote() -> None:
+    progress = {"summarization": {"status": "done", "removed": 6, "kept": 2}}
+    stream = [
+        lifecycle("r", "running", 1),
+        event("custom", 2, {"payload": progress}),
+        event("custom", 3, {"name": "progress", "payload": 7}, namespace=["sub:1"]),
+        lifecycle("r", "completed", 4),
+    ]
+    assert of_type(translate(stream, "r"), CustomEvent) == [
+        CustomEvent(progress),
+        CustomEvent(7, ("sub:1",)),
+    ]
 
 
 def test_a_message_the_stream_never_carried_is_still_corrected() -> None:
