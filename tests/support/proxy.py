@@ -3,9 +3,10 @@
 `FaultProxy` forwards every connection to an upstream port and can cut a server-sent
 event stream after a chosen number of its bytes, once or several times, or play a
 server that is gone (every connection closed as soon as it opens). It knows nothing of
-HTTP beyond spotting `text/event-stream` in a response, which is enough to aim a cut at
-a run's stream rather than at the requests around it. It runs its own event loop in a
-background thread, so sync and async tests can use it alike.
+HTTP beyond spotting `text/event-stream` in a response, or a `101` upgrade to a
+WebSocket, which is enough to aim a cut at a run's stream rather than at the requests
+around it. It runs its own event loop in a background thread, so sync and async tests
+can use it alike.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Self
 from devtools.ports import LOOPBACK, bind_loopback, bound_port
 
 _SSE_MARKER = b"text/event-stream"
+_SWITCHING_PROTOCOLS = b"HTTP/1.1 101 "
+_WEBSOCKET_UPGRADE = b"upgrade: websocket"
 _CHUNK = 65536
 
 
@@ -63,7 +66,9 @@ class FaultProxy:
         """Cut the next event streams, one per offset, after that many of their bytes.
 
         Each offset applies to the next response that is an event stream (counted
-        from its status line), so a rejoined stream gets the next cut.
+        from its status line), so a rejoined stream gets the next cut. A WebSocket
+        is an event stream too: its bytes are counted from the `101` response's status
+        line, through the server's frames (compressed, when the two sides agreed to).
         """
         with self._lock:
             self._planned.extend(offsets)
@@ -188,7 +193,7 @@ class FaultProxy:
         response: _Response,
     ) -> None:
         while data := await reader.read(_CHUNK):
-            if response.sent is None and _SSE_MARKER in data:
+            if response.sent is None and response.opens_event_stream(data):
                 with self._lock:
                     response.cut_at = self._planned.popleft() if self._planned else None
                 response.sent = 0
@@ -216,7 +221,18 @@ class _Response:
         self.sent: int | None = None
         """Bytes of the event stream forwarded so far; None before one was seen."""
         self.cut_at: int | None = None
+        self.upgraded = False
+        """True once the connection is a WebSocket: the client's frames are no requests."""
+
+    def opens_event_stream(self, data: bytes) -> bool:
+        """Tell whether a response's first bytes open an event stream (SSE, or a WebSocket)."""
+        if _SSE_MARKER in data:
+            return True
+        head = data.split(b"\r\n\r\n", 1)[0]
+        self.upgraded = head.startswith(_SWITCHING_PROTOCOLS) and _WEBSOCKET_UPGRADE in head.lower()
+        return self.upgraded
 
     def reset(self) -> None:
         """Forget the last response: the client sent (part of) a new request."""
-        self.sent = self.cut_at = None
+        if not self.upgraded:
+            self.sent = self.cut_at = None
