@@ -24,7 +24,15 @@ from langgraph_sdk.schema import (
 
 from client.context_schema import validate_context
 from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
-from client.events import CustomEvent, NodeUpdate, StateValues, StreamEvent
+from client.events import (
+    CustomEvent,
+    MessageFinished,
+    MessageStarted,
+    NodeUpdate,
+    StateValues,
+    StreamEvent,
+    TextDelta,
+)
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
 from client.remote.stream import ActiveRun, RunStreams, replayable_modes
@@ -218,6 +226,7 @@ class RemoteChatSession:
             self.client.transport,
             since=since if thread_id == run.thread_id else None,
         )
+        run.on_cancelled = source.stop
         try:
             config = {"configurable": context} if context else {}
             run_id = await source.start(self.assistant.assistant_id, run_input, config)
@@ -229,7 +238,7 @@ class RemoteChatSession:
                 rejoin=lambda _cursor: source.parts(),
             )
             async for event in follow:
-                if _asked_for(event, modes):
+                if _asked_for(event, modes, input_id):
                     yield event
             if source.last_seq is not None:
                 self._thread_seq = (run.thread_id, source.last_seq)
@@ -264,6 +273,7 @@ class RemoteChatSession:
             if self.client.protocol == "v3":
                 source = ThreadRunSource(self.client, thread_id, self.client.transport)
                 source.attach(run_id)
+                run.on_cancelled = source.stop
                 try:
                     follow = self._runs.follow(run, source.parts(), rejoin=lambda _: source.parts())
                     async for event in follow:
@@ -402,12 +412,18 @@ class RemoteChatSession:
         self._runs.ensure_idle(self.thread_id)
 
 
-def _asked_for(event: StreamEvent, modes: Sequence[StreamMode]) -> bool:
-    """Tell whether a v3 run's event is one the stream modes asked for."""
+def _asked_for(event: StreamEvent, modes: Sequence[StreamMode], input_id: str) -> bool:
+    """Tell whether a v3 run's event is one the stream modes asked for.
+
+    The run's events always include its `values`, which also report the run's input
+    message; that is shown only in `values` mode, as over the runs protocol.
+    """
     if isinstance(event, StateValues):
         return "values" in modes
     if isinstance(event, NodeUpdate):
         return "updates" in modes
     if isinstance(event, CustomEvent):
         return "custom" in modes
+    if isinstance(event, MessageStarted | TextDelta | MessageFinished):
+        return event.message_id != input_id or "values" in modes
     return True

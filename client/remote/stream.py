@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -80,6 +87,9 @@ class ActiveRun:
     cancel_requested: bool = False
     cancelled: bool = False
     cancel_task: asyncio.Task[None] | None = None
+    on_cancelled: Callable[[], Awaitable[None]] | None = None
+    """Called once the server cancelled the run: ends a stream that would not end by
+    itself (the thread-centric protocol's thread stream outlives its runs)."""
 
 
 class RunStreams:
@@ -320,6 +330,8 @@ class RunStreams:
             except sdk_errors.NotFoundError:
                 return  # The run finished before the cancel reached it.
         run.cancelled = True
+        if run.on_cancelled is not None:
+            await run.on_cancelled()
 
     async def cancel(self) -> bool:
         """Cancel the active run on the server; see `RemoteChatSession.cancel`.

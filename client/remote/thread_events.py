@@ -28,6 +28,7 @@ Each part carries the event's `seq` as its id, which is what a rejoin resumes fr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,24 @@ __all__ = ["ThreadEventTranslator", "event_seq"]
 
 _ENDS = {"completed": "success", "interrupted": "interrupted"}
 """Root lifecycle events that end a run normally, and the status each ends with."""
+
+
+_CLASS_PREFIX = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception)): (.*)", re.DOTALL)
+"""`<ExceptionClass>: <message>`: how Aegra (and some graphs) word a run's error."""
+
+
+def run_failure(error: object) -> dict[str, str]:
+    """Return a failed lifecycle event's error as the run-centric `error` event's data.
+
+    The protocol gives one string; an exception class that leads it becomes the
+    error's name, as the run-centric stream names it, so Aegra's redacted
+    `ValueError: execution failed` is recognised and its message fetched.
+    """
+    text = str(error or "")
+    match = _CLASS_PREFIX.fullmatch(text)
+    if match is None:
+        return {"error": "Error", "message": text}
+    return {"error": match.group(1), "message": match.group(2)}
 
 
 def event_seq(event: Mapping[str, Any]) -> int | None:
@@ -118,8 +137,7 @@ class ThreadEventTranslator:
             return []
         if what == "failed":
             self.ended = True
-            error = {"error": "RunFailed", "message": str(data.get("error") or "")}
-            return [StreamPart("error", error, part_id)]
+            return [StreamPart("error", run_failure(data.get("error")), part_id)]
         if what in _ENDS:
             self.ended = True
             return [StreamPart("end", {"status": _ENDS[what]}, part_id)]

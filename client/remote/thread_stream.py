@@ -34,6 +34,7 @@ import httpx
 from langgraph_sdk.schema import StreamPart
 from langgraph_sdk.stream.transport import (
     AsyncProtocolTransport,
+    EventStreamHandle,
     ProtocolSseTransport,
     ProtocolWebSocketTransport,
 )
@@ -102,14 +103,32 @@ class ThreadRunSource:
         self.run_id: str | None = None
         self.last_seq: int | None = since
         self._translator: ThreadEventTranslator | None = None
+        # The stream opened before `run.start`, read first by `parts`.
+        self._opened_early: EventStreamHandle | None = None
+        self._reading: EventStreamHandle | None = None
+        self._stopped = False
 
     async def start(self, assistant_id: str, run_input: Any, config: Mapping[str, Any]) -> str:
-        """Send `run.start` and return the new run's id.
+        """Subscribe to the thread's events, then send `run.start`; return the run's id.
+
+        The subscription comes first, so a server that refuses it (Aegra's WebSocket)
+        has started no run, and the run's first events cannot be missed.
 
         Raises:
-            ProtocolUnsupported: The server has no v3 commands endpoint.
+            ProtocolUnsupported: The server has no v3 endpoints, or not this transport.
             InvalidInput: The server refused the input or the assistant.
         """
+        handle = await self._subscribe()
+        try:
+            run_id = await self._start(assistant_id, run_input, config)
+        except BaseException:
+            await handle.close()
+            raise
+        self._opened_early = handle
+        self.attach(run_id)
+        return run_id
+
+    async def _start(self, assistant_id: str, run_input: Any, config: Mapping[str, Any]) -> str:
         params = {"assistant_id": assistant_id, "input": run_input, "config": dict(config)}
         command = {"id": 1, "method": "run.start", "params": params}
         try:
@@ -128,7 +147,6 @@ class ThreadRunSource:
         run_id = result.get("run_id") if isinstance(result, Mapping) else None
         if not run_id:
             raise ProtocolUnsupported(self._url, "v3")
-        self.attach(str(run_id))
         return str(run_id)
 
     def attach(self, run_id: str) -> None:
@@ -148,24 +166,38 @@ class ThreadRunSource:
             ProtocolUnsupported: The server does not serve v3 on this transport.
         """
         assert self.run_id is not None, "start the run first"
+        if self._stopped:
+            return
         async for part in self._read():
             yield part
         translator = self._translator
-        if translator is not None and translator.missed_start:
+        if translator is not None and translator.missed_start and not self._stopped:
             self.last_seq, self._translator = None, ThreadEventTranslator(self.run_id)
             async for part in self._read():
                 yield part
 
-    async def _read(self) -> AsyncIterator[StreamPart]:
-        """Yield the run's parts from one subscription that starts after `last_seq`."""
-        translator = self._translator
-        assert translator is not None
+    async def _subscribe(self) -> EventStreamHandle:
+        """Open the thread's event stream after `last_seq`; raise its refusal, typed."""
         params: dict[str, Any] = {"channels": CHANNELS}
         if self.last_seq is not None:
             params["since"] = self.last_seq
         handle = self._transport.open_event_stream(params)
         try:
             await self._opened(handle.ready)
+        except BaseException:
+            await handle.close()
+            raise
+        return handle
+
+    async def _read(self) -> AsyncIterator[StreamPart]:
+        """Yield the run's parts from one subscription that starts after `last_seq`."""
+        translator = self._translator
+        assert translator is not None
+        handle, self._opened_early = self._opened_early, None
+        if handle is None:
+            handle = await self._subscribe()
+        self._reading = handle
+        try:
             async for event in handle.events:
                 seq = event_seq(event)
                 if seq is None:
@@ -178,10 +210,22 @@ class ThreadRunSource:
                 if translator.ended or translator.missed_start:
                     return
             failure = handle.done.result() if handle.done.done() else None
-            if failure is not None and not translator.ended:
+            if failure is not None and not translator.ended and not self._stopped:
                 raise ConnectionLost(self._url, str(failure) or type(failure).__name__)
         finally:
+            self._reading = None
             await handle.close()
+
+    async def stop(self) -> None:
+        """End `parts` now: the run was cancelled.
+
+        A run cancelled before it started never appears on the thread's stream, and
+        the stream outlives its runs, so the run's end would never come.
+        """
+        self._stopped = True
+        for handle in (self._reading, self._opened_early):
+            if handle is not None:
+                await handle.close()
 
     async def _opened(self, ready: Any) -> None:
         """Wait until the event stream is open; raise its refusal as a typed error."""
@@ -203,6 +247,7 @@ class ThreadRunSource:
     async def aclose(self) -> None:
         """Close the transport's streams."""
         with contextlib.suppress(Exception):
+            await self.stop()
             await self._transport.close()
 
 
@@ -213,6 +258,10 @@ def _route_missing(error: NotFound) -> bool:
         return False
     try:
         body = cause.response.json()
+    except httpx.ResponseNotRead:
+        # A refused event stream's body is never read; by then the thread is known to
+        # exist (the session made or found it), so the route is what is missing.
+        return True
     except ValueError:
         return True
     return not isinstance(body, dict) or body.get("detail") == "Not Found"

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from client.decode import StreamDecoder, tool_result_id
@@ -31,7 +32,7 @@ from client.events import (
     ToolCallProgress,
 )
 from client.remote.reconcile import StreamLedger, corrections
-from client.remote.thread_events import ThreadEventTranslator, event_seq
+from client.remote.thread_events import ThreadEventTranslator, event_seq, run_failure
 from tests.unit.test_decode import (
     ANSWER,
     ARGS_PROGRESSION,
@@ -162,7 +163,7 @@ def test_a_failed_run_is_one_error_line_and_ends_in_error() -> None:
     (run_id,) = run_ids(events)
     assert translate(events, run_id) == [
         RunStarted(run_id),
-        RunError("summarize_after must be at least 1, got 0", "RunFailed"),
+        RunError("summarize_after must be at least 1, got 0", "Error"),
         RunEnded(run_id, "error"),
     ]
 
@@ -176,6 +177,31 @@ def test_the_summarizers_tokens_never_stream_as_chat() -> None:
     started = [e for e in of_type(decoded, MessageStarted) if e.role == "ai"]
     assert len(started) == 1
     assert decoded[-1] == RunEnded(last, "success")
+
+
+@pytest.mark.parametrize(
+    ("error", "data"),
+    [
+        # Aegra's stand-in: the name lets the session fetch the real message.
+        ("ValueError: execution failed", {"error": "ValueError", "message": "execution failed"}),
+        (
+            "openai.RateLimitError: slow down",
+            {"error": "openai.RateLimitError", "message": "slow down"},
+        ),
+        (
+            "model 'openai:gpt-4o' needs OPENAI_API_KEY (or OPENAI_BASE_URL)",
+            {
+                "error": "Error",
+                "message": "model 'openai:gpt-4o' needs OPENAI_API_KEY (or OPENAI_BASE_URL)",
+            },
+        ),
+        (None, {"error": "Error", "message": ""}),
+    ],
+)
+def test_a_failed_runs_error_is_named_as_the_run_centric_stream_names_it(
+    error: object, data: dict[str, str]
+) -> None:
+    assert run_failure(error) == data
 
 
 def test_other_runs_events_and_acknowledgements_give_nothing() -> None:

@@ -13,7 +13,10 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+import websockets.datastructures
+import websockets.http11
 from langgraph_sdk.stream.transport import EventStreamHandle
+from websockets.exceptions import InvalidStatus
 
 from client.errors import ConnectionLost, InvalidInput, NotFound, ProtocolUnsupported, RunFailed
 from client.inputs import check_streaming
@@ -64,6 +67,10 @@ class ScriptedTransport:
     """Answer commands and open event streams from a script, recording what was asked."""
 
     answers: ClassVar[list[Any]] = []
+    refusal: ClassVar[BaseException | None] = None
+    """Fail every subscription's handshake with this."""
+    hang: ClassVar[bool] = False
+    """Keep each stream open after its scripted events, until it is closed."""
     streams: ClassVar[list[tuple[list[Event], BaseException | None]]] = []
     opened: ClassVar[list[dict[str, Any]]] = []
 
@@ -78,19 +85,25 @@ class ScriptedTransport:
 
     def open_event_stream(self, params: dict[str, Any]) -> EventStreamHandle:
         self.opened.append(params)
-        events, failure = self.streams.pop(0)
+        events, failure = self.streams.pop(0) if self.streams else ([], None)
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
-        ready.set_result(None)
+        if self.refusal is None:
+            ready.set_result(None)
+        else:
+            ready.set_exception(self.refusal)
         done: asyncio.Future[BaseException | None] = loop.create_future()
+        closed = asyncio.Event()
 
         async def iterate() -> AsyncIterator[Any]:
             for item in events:
                 yield item
+            if self.hang:
+                await closed.wait()
             done.set_result(failure)
 
         async def close() -> None:
-            return None
+            closed.set()
 
         return EventStreamHandle(events=iterate(), ready=ready, done=done, close=close)
 
@@ -101,6 +114,8 @@ class ScriptedTransport:
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[ScriptedTransport]]:
     ScriptedTransport.answers, ScriptedTransport.streams, ScriptedTransport.opened = [], [], []
+    ScriptedTransport.refusal, ScriptedTransport.hang = None, False
+    monkeypatch.setattr(thread_stream, "ProtocolWebSocketTransport", ScriptedTransport)
     monkeypatch.setattr(thread_stream, "ProtocolSseTransport", ScriptedTransport)
     yield ScriptedTransport
 
@@ -187,6 +202,31 @@ async def test_a_stream_that_begins_after_the_runs_start_is_read_again_from_the_
         "end",
     ]
     assert scripted.opened == [{"channels": CHANNELS, "since": 4}, {"channels": CHANNELS}]
+
+
+async def test_a_refused_subscription_starts_no_run(scripted: type[ScriptedTransport]) -> None:
+    """Aegra refuses every v3 WebSocket: the run must not be started over HTTP anyway."""
+    response = websockets.http11.Response(403, "Forbidden", websockets.datastructures.Headers())
+    scripted.refusal = InvalidStatus(response)
+    scripted.answers = [{"type": "success", "result": {"run_id": "r1"}}]
+    async with ChatClient(URL) as client:
+        source = ThreadRunSource(client, THREAD, "websocket")
+        with pytest.raises(ProtocolUnsupported, match="over websocket; use sse"):
+            await source.start("agent", {}, {})
+    assert scripted.answers == [{"type": "success", "result": {"run_id": "r1"}}]  # not sent
+
+
+async def test_stop_ends_a_stream_that_would_not_end(scripted: type[ScriptedTransport]) -> None:
+    """A run cancelled before it started never shows on the thread's stream."""
+    scripted.answers = [{"type": "success", "result": {"run_id": "r1"}}]
+    scripted.hang = True
+    async with ChatClient(URL) as client:
+        source = await started(client)
+        reading = asyncio.ensure_future(collect(source))
+        await asyncio.sleep(0.05)
+        assert not reading.done()
+        await source.stop()
+        assert await asyncio.wait_for(reading, 1) == []
 
 
 async def test_a_broken_stream_is_a_lost_connection(scripted: type[ScriptedTransport]) -> None:
