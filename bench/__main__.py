@@ -28,8 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import conversation, engines, engines_report, suite
-from bench.common import ModelServer, counting_client, dev_server, machine_info, scratch_dir
-from bench.report import _table, cpu_section, markdown, plots
+from bench.clients import counting_client
+from bench.plots import plots
+from bench.report import markdown
+from bench.sections import cpu_section
+from bench.servers import ModelServer, dev_server, machine_info, scratch_dir
+from bench.tables import table
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -89,7 +93,7 @@ async def _cpu_only(url: str, sizes: suite.Sizes) -> dict[str, Any]:
     chat, counter = await counting_client(url)
     async with chat:
         recordings = await suite.record(chat, counter, sizes)
-        live = [await suite._live_overhead(chat, counter, mode, sizes) for mode in suite.WIRE_MODES]
+        live = [await suite.live_overhead(chat, counter, mode, sizes) for mode in suite.WIRE_MODES]
     _log(started, "client CPU (replay)")
     return {"live": live, "overhead": await suite.overhead(recordings, sizes)}
 
@@ -124,9 +128,9 @@ def _write_conversation(results: dict[str, Any], out: Path, started: float) -> i
         f"`python -m bench conversation`, {results['machine']['date']}, "
         f"{results['elapsed_s']:.0f} s.",
         "",
-        _table(["target", "measured", "verdict", "margin"], conversation.target_rows(conv)),
+        table(["target", "measured", "verdict", "margin"], conversation.target_rows(conv)),
         "",
-        *conversation.section(conv, _table),
+        *conversation.section(conv, table),
         f"![{png}]({png})",
         "",
     ]

@@ -23,8 +23,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.common import ModelServer, mean
+from bench.common import mean
 from bench.figures import save_figure
+from bench.servers import ModelServer
 from client.remote.client import ChatClient
 from client.remote.session import RemoteChatSession
 
@@ -175,7 +176,7 @@ def section(conv: dict[str, Any], table: Any) -> list[str]:
 
     Args:
         conv: The benchmark's results.
-        table: `bench.report._table` (header, rows, digits) -> markdown.
+        table: `bench.tables.table` (header, rows, digits) -> markdown.
     """
     header = [
         "summarization",

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import suite
-from bench.common import ModelServer, dev_server, model_env
 from bench.recovery import recovery
+from bench.servers import ModelServer, dev_server, model_env
 from devtools.aegra import AegraDeployment, AegraServer
 from devtools.postgres import Database
 

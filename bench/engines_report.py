@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 from bench.engines import DEFAULT_LEASE, ENGINES, SHORT_LEASE
 from bench.figures import save_figure
-from bench.report import _table
+from bench.tables import table
 
 TTFT_TARGET_MS = 50.0
 """TTFT through our client on Aegra, at most this much above the model's own TTFT."""
@@ -181,7 +181,7 @@ def markdown(results: dict[str, Any], png: str, elapsed: float) -> str:
         "",
         "## Targets",
         "",
-        _table(["target", "measured", "verdict", "margin"], targets(results)),
+        table(["target", "measured", "verdict", "margin"], targets(results)),
         "",
         "## 1. Latency",
         "",
@@ -193,7 +193,7 @@ def markdown(results: dict[str, Any], png: str, elapsed: float) -> str:
         "arrival minus emission per token; gap jitter = |client gap - model gap| between "
         "consecutive tokens. Aegra x 2 is measured through instance A.",
         "",
-        _table(LATENCY_COLUMNS, lat_rows),
+        table(LATENCY_COLUMNS, lat_rows),
         "",
         "## 2. Concurrency",
         "",
@@ -205,7 +205,7 @@ def markdown(results: dict[str, Any], png: str, elapsed: float) -> str:
         "other work on the machine included). "
         f"`--n-jobs-per-worker` and `N_JOBS_PER_WORKER` = {results['jobs']}.",
         "",
-        _table(CONCURRENCY_COLUMNS, conc_rows),
+        table(CONCURRENCY_COLUMNS, conc_rows),
         "",
         *(_saturation(k, e, machine["cores"], budget) for k, e in engines.items()),
         "",
@@ -225,7 +225,7 @@ def markdown(results: dict[str, Any], png: str, elapsed: float) -> str:
         f"Lease = lease/heartbeat/reaper: short {_lease(dict(SHORT_LEASE))}, Aegra's defaults "
         f"{_lease(dict(DEFAULT_LEASE))}.",
         "",
-        _table(RECOVERY_COLUMNS, rec_rows, digits=2),
+        table(RECOVERY_COLUMNS, rec_rows, digits=2),
         "",
     ]
     return "\n".join(lines)

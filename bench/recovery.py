@@ -24,8 +24,9 @@ from typing import Any
 
 import psycopg
 
-from bench.common import ModelServer, new_nonce
+from bench.common import new_nonce
 from bench.model_server import TOKEN_PATTERN, bench_prompt
+from bench.servers import ModelServer
 from bench.suite import new_session
 from client.events import ReplyRetracted, RunEnded, RunError, RunStarted, StreamEvent, TextDelta
 from client.remote.client import ChatClient
