@@ -1,16 +1,16 @@
 """Run the benchmark suite: ``python -m bench [conversation|cpu|engines] [--smoke] [--out DIR]``.
 
 Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
-ports, stopped at the end), runs the five benchmarks of `bench.suite` one after the
+ports, stopped at the end), runs the six benchmarks of `bench.suite` one after the
 other, and writes ``latest.md``, ``latest.json`` and the PNG plots into ``--out``
 (``bench/results`` by default). ``--smoke`` runs a tiny version of each (1 session,
-20 tokens, 3 turns) for the test suite. ``conversation`` runs only benchmark 5 and
-writes ``conversation.md``, ``conversation.json`` and ``conversation.png`` instead,
-leaving the full report alone. ``cpu`` runs only the client-CPU measurements (the live
-pairs of benchmark 2 and the replay of benchmark 3) and writes ``cpu.md`` and ``cpu.json``.
-``engines`` runs only the engine comparison (`bench.engines`: `langgraph dev`, Aegra, Aegra
-x 2 with Redis) and writes ``engines.md``, ``engines.json`` and ``engines.png``; the full
-run starts with it.
+20 tokens, 3 turns; 2 sessions per protocol) for the test suite. ``conversation`` runs
+only benchmark 5 and writes ``conversation.md``, ``conversation.json`` and
+``conversation.png`` instead, leaving the full report alone. ``cpu`` runs only the
+client-CPU measurements (the live pairs of benchmark 2 and the replay of benchmark 3)
+and writes ``cpu.md`` and ``cpu.json``. ``engines`` runs only the engine comparison
+(`bench.engines`: `langgraph dev`, Aegra, Aegra x 2 with Redis) and writes
+``engines.md``, ``engines.json`` and ``engines.png``; the full run starts with it.
 """
 
 from __future__ import annotations
@@ -56,24 +56,26 @@ def _clean(value: Any) -> Any:
 async def run_all(
     url: str, model: ModelServer, server_pid: int, sizes: suite.Sizes
 ) -> dict[str, Any]:
-    """Run the five benchmarks against a running server; return their results."""
+    """Run the six benchmarks against a running server; return their results."""
     started = time.monotonic()
     results: dict[str, Any] = {}
-    _log(started, "1/5 latency")
-    results["latency"] = await suite.latency(url, model, sizes)
+    _log(started, "1/6 latency")
+    results["latency"] = await suite.latency(url, model, sizes, suite.ALL_PATHS)
     model.reset()
-    _log(started, "2/5 bytes and client CPU")
-    chat, counter = await counting_client(url)
-    async with chat:
-        wire = await suite.wire(chat, counter, server_pid, sizes)
+    _log(started, "2/6 bytes and client CPU")
+    wire = await suite.wire(url, server_pid, sizes)
     recordings = wire.pop("recordings")
     results["wire"] = wire
-    _log(started, "3/5 client overhead (replay)")
+    _log(started, "3/6 client overhead (replay)")
     results["overhead"] = await suite.overhead(recordings, sizes)
-    _log(started, "4/5 concurrency")
+    _log(started, "4/6 concurrency")
     results["concurrency"] = await suite.concurrency(url, model, server_pid, sizes)
-    _log(started, "5/5 conversation cost")
+    _log(started, "5/6 conversation cost")
     results["conversation"] = await suite.conversation(url, model, sizes)
+    _log(started, f"6/6 protocols: {sizes.protocol_sessions} sessions per path")
+    sessions = await suite.sessions(url, model, server_pid, sizes)
+    _log(started, "6/6 protocols: a thread's history")
+    results["protocols"] = {"sessions": sessions, "history": await suite.history(url, sizes)}
     _log(started, "done")
     return results
 

@@ -3,12 +3,13 @@
 Every time stamp is `time.monotonic()`, which on Linux is `CLOCK_MONOTONIC` and so the
 same clock in the benchmark process and in the model server process; a token's delay is
 its arrival here minus its emission there. The processes measured are in
-`bench.servers`; the client, and what it counts of the wire, in `bench.clients`.
+`bench.servers`; the clients, and what they count of the wire, in `bench.clients`.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import secrets
@@ -42,6 +43,9 @@ class Sizes:
     concurrency: tuple[int, ...] = (1, 10, 25, 50, 100)
     concurrency_tokens: int = 150
     concurrency_rate: float = 50.0
+    protocol_sessions: int = 100
+    history_runs: int = 8
+    history_tokens: int = 100
     turns: int = 60
 
 
@@ -54,6 +58,9 @@ SMOKE = Sizes(
     live_pairs=1,
     concurrency=(1,),
     concurrency_tokens=20,
+    protocol_sessions=2,
+    history_runs=2,
+    history_tokens=20,
     turns=3,
 )
 
@@ -109,12 +116,17 @@ class RunTrace:
         nonce: The run's tag (tokens are ``<nonce>.<i> ``).
         tokens: Tokens requested.
         t_send: When `send` was called.
-        t_started: When `RunStarted` (the stream's `metadata`) arrived.
+        t_started: When `RunStarted` arrived (the stream's `metadata`; over v3 the
+            run's `running` lifecycle event).
+        t_ack: When the server acknowledged the run (counted clients only).
+        t_first_byte: When the stream's first byte or message arrived (counted only).
         arrivals: Token index -> when the client first saw it.
+        crossed: Tokens of other runs (another nonce) seen in this run's events.
         t_end: When the stream ended.
         events: Typed events received.
         cpu: Client process CPU seconds spent in the stream.
-        bytes: Run-stream body bytes (0 when not counted).
+        bytes: Stream bytes, plus the ``run.start`` answer over v3 (0 when not counted).
+        socket_bytes: WebSocket bytes read from the socket (0 over SSE or not counted).
         rendered: What the plain renderer wrote.
         error: The run's error, or an exception, if any.
     """
@@ -123,17 +135,26 @@ class RunTrace:
     tokens: int
     t_send: float = 0.0
     t_started: float | None = None
+    t_ack: float | None = None
+    t_first_byte: float | None = None
     arrivals: dict[int, float] = field(default_factory=dict)
+    crossed: int = 0
     t_end: float = 0.0
     events: int = 0
     cpu: float = 0.0
     bytes: int = 0
+    socket_bytes: int = 0
     rendered: str = ""
     error: str | None = None
 
     def delays(self, emissions: Mapping[int, float]) -> list[float]:
         """Return arrival minus emission, in seconds, for every token seen at both ends."""
         return [t - emissions[i] for i, t in self.arrivals.items() if i in emissions]
+
+    def gaps(self) -> list[float]:
+        """Return the time between consecutive tokens as received, in seconds."""
+        times = sorted(self.arrivals.values())
+        return [b - a for a, b in itertools.pairwise(times)]
 
     @property
     def complete(self) -> bool:
@@ -172,6 +193,7 @@ async def stream_once(
     if counter is not None:
         counter.reset(keep=keep_bytes)
     find = TOKEN_PATTERN.finditer
+    foreign: set[tuple[str, str]] = set()
     cpu0 = time.process_time()
     trace.t_send = time.monotonic()
     try:
@@ -185,6 +207,8 @@ async def stream_once(
             for match in find(_event_text(event)):
                 if match.group(1) == trace.nonce:
                     trace.arrivals.setdefault(int(match.group(2)), now)
+                else:
+                    foreign.add((match.group(1), match.group(2)))
             if renderer is not None:
                 renderer.render(event)
     except Exception as exc:
@@ -194,8 +218,11 @@ async def stream_once(
     if renderer is not None:
         renderer.close()
         trace.rendered = out.getvalue()
+    trace.crossed = len(foreign)
     if counter is not None:
-        trace.bytes = counter.count
+        trace.bytes = counter.count + counter.command
+        trace.socket_bytes = counter.socket
+        trace.t_ack, trace.t_first_byte = counter.t_ack, counter.t_first
     return trace
 
 

@@ -1,14 +1,15 @@
 """Turn benchmark results into `latest.md` and its target verdict table.
 
 The sections of benchmarks 1 to 4 are `bench.sections`', benchmark 5's
-`bench.conversation`'s; the plots are `bench.plots`'.
+`bench.conversation`'s and benchmark 6's `bench.protocols_report`'s; the plots are
+`bench.plots`'.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench import conversation
+from bench import conversation, protocols_report
 from bench.sections import concurrency_section, latency_section, overhead_section, wire_section
 from bench.tables import table
 
@@ -86,6 +87,7 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             "",
         ]
     )
+    rows += protocols_report.target_rows(results)
     rows += conversation.target_rows(results["conversation"])
     return rows
 
@@ -116,6 +118,7 @@ def markdown(results: dict[str, Any], pngs: list[str], elapsed: float) -> str:
         *overhead_section(results["overhead"]),
         *concurrency_section(results["concurrency"], m["cores"]),
         *conversation.section(results["conversation"], table),
+        *protocols_report.section(results),
         "## Plots",
         "",
         *(f"![{name}]({name})" for name in pngs),

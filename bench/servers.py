@@ -40,6 +40,7 @@ PACKAGES = (
     "httpx",
     "uvicorn",
     "starlette",
+    "websockets",
     "matplotlib",
 )
 

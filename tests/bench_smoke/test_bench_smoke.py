@@ -1,8 +1,9 @@
 """Smoke run of the benchmark suite: it runs end to end and its numbers are well formed.
 
 `python -m bench --smoke` starts its own scripted model server and `langgraph dev`, runs
-every benchmark at toy sizes (1 session, 20 tokens, 3 turns) and writes the report into
-a temporary directory. `python -m bench engines --smoke` runs the engine comparison
+every benchmark at toy sizes (1 session, 20 tokens, 3 turns; 2 sessions per stream path
+and 2 runs on one thread for the protocol comparison) and writes the report into a
+temporary directory. `python -m bench engines --smoke` runs the engine comparison
 (`bench.engines`: `langgraph dev`, Aegra, Aegra x 2 with Redis, and one fast SIGKILL
 recovery), which needs `.venv-aegra` and the local Postgres and Redis: `make test-prod`
 runs those tests, `make test` the others. Nothing here asserts a timing beyond sanity
@@ -24,6 +25,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_TOKENS = 20
 SMOKE_TURNS = 3
+SMOKE_PROTOCOL_SESSIONS = 2
+SMOKE_HISTORY_RUNS = 2
+RUN_PATHS = {"messages", "messages-tuple"}
+V3_PATHS = {"v3-sse", "v3-websocket"}
 
 
 # The engine comparison runs Aegra on Postgres and Redis: `make test-prod` runs it. The
@@ -76,9 +81,12 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
 def test_writes_report_and_plots(smoke: tuple[Path, dict[str, Any]]) -> None:
     out, results = smoke
     report = (out / "latest.md").read_text()
-    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6."):
         assert heading in report
-    for name in ("latency.png", "bytes_cpu.png", "concurrency.png", "conversation.png"):
+    for path in V3_PATHS:
+        assert f"| {path} |" in report
+    names = ("latency.png", "bytes_cpu.png", "concurrency.png", "protocols.png", "conversation.png")
+    for name in names:
         assert (out / name).read_bytes().startswith(b"\x89PNG")
     machine = results["machine"]
     assert machine["cores"] >= 1
@@ -91,14 +99,20 @@ def test_writes_report_and_plots(smoke: tuple[Path, dict[str, Any]]) -> None:
 def test_latency_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     rows = {row["path"]: row for row in results["latency"]["rows"]}
-    assert set(rows) == {"baseline", "messages", "messages-tuple", "values"}
+    assert set(rows) == {"baseline", "values"} | RUN_PATHS | V3_PATHS
     for row in rows.values():
         assert row["errors"] == 0
+        assert row["crossed"] == 0
         assert row["tokens"] == SMOKE_TOKENS
         assert _finite(row["delay_ms"])
+        assert _finite(row["gap_ms"])
         assert _finite(row["stages_ms"]["ttft"])
-    for path in ("messages", "messages-tuple", "values"):
-        assert rows[path]["stages_ms"]["dispatch"] >= 0
+    for path in {"values"} | RUN_PATHS | V3_PATHS:
+        stages = rows[path]["stages_ms"]
+        assert stages["dispatch"] >= 0
+        # The run is acknowledged before its first token; the first byte comes after the ack.
+        assert 0 <= stages["ack"] <= stages["first_byte"]
+        assert stages["ack"] <= stages["ttft"]
 
 
 @pytest.mark.server
@@ -106,13 +120,18 @@ def test_latency_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
 def test_wire_and_overhead_numbers(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     wire = results["wire"]
-    assert {row["mode"] for row in wire["rows"]} == {"messages", "messages-tuple"}
+    assert {row["mode"] for row in wire["rows"]} == RUN_PATHS | V3_PATHS
     for row in wire["rows"]:
-        assert row["complete"]
+        assert row["complete"], row["error"]
+        assert row["crossed"] == 0
         assert row["bytes"] > 0
+        assert row["bare_bytes"] > 0
         assert row["cpu_s"] >= 0
+        # Only the WebSocket reads frames off a socket of its own.
+        assert (row["socket_bytes"] > 0) == (row["mode"] == "v3-websocket")
     assert all(ratio["same_output"] for ratio in wire["ratios"])
-    assert {row["mode"] for row in wire["live"]} == {"messages", "messages-tuple"}
+    assert all(ratio["v3_same_output"] for ratio in wire["ratios"])
+    assert {row["mode"] for row in wire["live"]} == RUN_PATHS | V3_PATHS
     for row in wire["live"]:
         assert row["client_ms_per_token"] > 0
         assert row["bare_ms_per_token"] > 0
@@ -132,6 +151,7 @@ def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]
     (row,) = results["concurrency"]["rows"]
     assert row["sessions"] == 1
     assert row["errors"] == 0
+    assert row["crossed"] == 0
     assert row["delivered"] == row["expected"] == SMOKE_TOKENS
     assert _finite(row["delay_ms"])
     assert row["server_cpu_pct"] >= 0
@@ -143,6 +163,33 @@ def test_concurrency_and_conversation_numbers(smoke: tuple[Path, dict[str, Any]]
         assert len(side["per_turn"]) == SMOKE_TURNS
         assert all(tokens > 0 for tokens in side["per_turn"])
         assert side["max"] >= side["mean"] > 0
+
+
+@pytest.mark.server
+@ON_DEV
+def test_protocol_sessions_and_history(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    sessions = results["protocols"]["sessions"]
+    assert sessions["sessions"] == SMOKE_PROTOCOL_SESSIONS
+    rows = {row["path"]: row for row in sessions["rows"]}
+    assert set(rows) == RUN_PATHS | V3_PATHS
+    for path, row in rows.items():
+        assert row["errors"] == 0, (path, row["error_samples"])
+        assert row["complete"] == SMOKE_PROTOCOL_SESSIONS, path
+        assert row["crossed"] == 0, path
+        assert row["delivered"] == row["expected"] == SMOKE_PROTOCOL_SESSIONS * SMOKE_TOKENS
+        assert _finite(row["delay_ms"])
+        assert _finite(row["gap_ms"])
+    history = results["protocols"]["history"]
+    assert history["runs"] == SMOKE_HISTORY_RUNS
+    assert {row["path"] for row in history["rows"]} == {"messages-tuple"} | V3_PATHS
+    for row in history["rows"]:
+        assert row["complete"], row["error"]
+        assert row["crossed"] == 0  # an earlier run's tokens never show in a later run
+        assert row["bytes"] > 0
+        assert row["cpu_ms"] >= 0
+    runs = [row["run"] for row in history["rows"] if row["path"] == "v3-sse"]
+    assert runs == list(range(1, SMOKE_HISTORY_RUNS + 1))
 
 
 @pytest.mark.server
