@@ -24,19 +24,11 @@ from langgraph_sdk.schema import (
 
 from client.context_schema import validate_context
 from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
-from client.events import (
-    CustomEvent,
-    MessageFinished,
-    MessageStarted,
-    NodeUpdate,
-    StateValues,
-    StreamEvent,
-    TextDelta,
-)
+from client.events import NodeUpdate, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
 from client.remote.stream import ActiveRun, RunStreams, replayable_modes
-from client.remote.thread_stream import ThreadRunSource
+from client.remote.thread_runs import ThreadRuns
 from client.threads import (
     DEFAULT_CONVERSATION,
     ConversationKey,
@@ -105,9 +97,7 @@ class RemoteChatSession:
         self._thread_id = thread_id
         self._thread_ready = thread_id is not None
         self._runs = RunStreams(client)
-        # Over v3: the thread, and the `seq` of its stream that this session's last run
-        # ended at, so the next run's stream starts after it.
-        self._thread_seq: tuple[str | None, int | None] = (None, None)
+        self._v3 = ThreadRuns(client, self._runs)
 
     @property
     def thread_id(self) -> str | None:
@@ -182,7 +172,10 @@ class RemoteChatSession:
                 "messages": [{"role": "user", "content": text, "id": input_id}]
             }
             if self.client.protocol == "v3":
-                async for event in self._stream_v3(run, run_input, input_id, modes, context):
+                v3 = self._v3.stream(
+                    run, self.assistant.assistant_id, run_input, input_id, modes, context
+                )
+                async for event in v3:
                     yield event
                 return
             wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
@@ -203,47 +196,6 @@ class RemoteChatSession:
                 if isinstance(event, NodeUpdate) and "updates" not in modes:
                     continue  # asked for by `replayable_modes`, not by the caller
                 yield event
-
-    async def _stream_v3(
-        self,
-        run: ActiveRun,
-        run_input: dict[str, Any],
-        input_id: str,
-        modes: Sequence[StreamMode],
-        context: dict[str, Any] | None,
-    ) -> AsyncIterator[StreamEvent]:
-        """Start and follow a run over the thread-centric protocol (v3).
-
-        The protocol has no stream modes: tokens always stream, and `values`,
-        `updates` and `custom` events are passed on when their mode is asked for. It
-        has no run context either: the context goes in `configurable`, which the
-        graphs read as their context too.
-        """
-        thread_id, since = self._thread_seq
-        source = ThreadRunSource(
-            self.client,
-            run.thread_id,
-            self.client.transport,
-            since=since if thread_id == run.thread_id else None,
-        )
-        run.on_cancelled = source.stop
-        try:
-            config = {"configurable": context} if context else {}
-            run_id = await source.start(self.assistant.assistant_id, run_input, config)
-            self._runs.run_created(run, {"run_id": run_id, "thread_id": run.thread_id})
-            follow = self._runs.follow(
-                run,
-                source.parts(),
-                input_ids=(input_id,),
-                rejoin=lambda _cursor: source.parts(),
-            )
-            async for event in follow:
-                if _asked_for(event, modes, input_id):
-                    yield event
-            if source.last_seq is not None:
-                self._thread_seq = (run.thread_id, source.last_seq)
-        finally:
-            await source.aclose()
 
     def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
         """Stream a run of this thread from its first event, whether it is running or over.
@@ -271,15 +223,8 @@ class RemoteChatSession:
             except (NotFound, InvalidInput) as error:  # a 422 for an id that is no UUID
                 raise NotFound(f"no run {run_id!r} on thread {thread_id}") from error
             if self.client.protocol == "v3":
-                source = ThreadRunSource(self.client, thread_id, self.client.transport)
-                source.attach(run_id)
-                run.on_cancelled = source.stop
-                try:
-                    follow = self._runs.follow(run, source.parts(), rejoin=lambda _: source.parts())
-                    async for event in follow:
-                        yield event
-                finally:
-                    await source.aclose()
+                async for event in self._v3.join(run):
+                    yield event
                 return
             parts = self.client.sdk.runs.join_stream(thread_id, run_id, last_event_id=REPLAY_ALL)
             async for event in self._runs.follow(run, parts):
@@ -410,20 +355,3 @@ class RemoteChatSession:
 
     def _ensure_idle(self) -> None:
         self._runs.ensure_idle(self.thread_id)
-
-
-def _asked_for(event: StreamEvent, modes: Sequence[StreamMode], input_id: str) -> bool:
-    """Tell whether a v3 run's event is one the stream modes asked for.
-
-    The run's events always include its `values`, which also report the run's input
-    message; that is shown only in `values` mode, as over the runs protocol.
-    """
-    if isinstance(event, StateValues):
-        return "values" in modes
-    if isinstance(event, NodeUpdate):
-        return "updates" in modes
-    if isinstance(event, CustomEvent):
-        return "custom" in modes
-    if isinstance(event, MessageStarted | TextDelta | MessageFinished):
-        return event.message_id != input_id or "values" in modes
-    return True
