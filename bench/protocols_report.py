@@ -181,12 +181,13 @@ def section(results: dict[str, Any]) -> list[str]:
         _sessions_table(sessions),
         "",
         f"What a thread's history costs: {history['runs']} unpaced {history['tokens']}-token "
-        "replies one after the other on one thread per path, kB received by each run. The "
-        "client subscribes to the thread's events without a `since` cursor, so the server "
-        "may replay the thread's earlier runs before the new run's events (the client picks "
-        "its run out by its lifecycle event ids); the run-centric stream carries its own "
-        "run only. The `values` channel also grows with the thread: each state carries "
-        f"every message. {_growth(history)}",
+        "replies one after the other on one thread per path, kB received by each run. A "
+        "session's next v3 run subscribes after the `seq` its last run ended at; SSE "
+        "honours that, while `langgraph dev`'s WebSocket ignores it and replays the "
+        "thread's earlier runs first (the client picks its run out by its lifecycle event "
+        "ids and drops what it has); the run-centric stream carries its own run only. The "
+        "`values` channel also grows with the thread: each state carries every message. "
+        f"{_growth(history)}",
         "",
         _history_table(history),
         "",
