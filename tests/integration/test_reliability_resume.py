@@ -10,7 +10,7 @@ session gives up with `StreamLost` naming the run, and `join` picks the run up a
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -18,33 +18,13 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from client.errors import StreamLost
 from client.events import MessageFinished, RunEnded, RunStarted, StreamEvent, StreamResumed
 from client.remote.client import ChatClient
-from client.remote.resume import ResumePolicy
 from client.values import Reply
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted
-from devtools.process import ServerProcess
+from tests.integration._helpers import FAST_REJOIN, LONG_TEXT, TOKEN_DELAY
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.server
-
-LONG_TEXT = " ".join(f"w{i}" for i in range(300))
-"""A 300-token reply (one stream chunk per word)."""
-TOKEN_DELAY = 0.002
-FAST_REJOIN = ResumePolicy(attempts=3, backoff=0.05, max_backoff=0.2)
-
-
-@pytest.fixture(scope="module")
-def proxy(dev_server: ServerProcess) -> Iterator[FaultProxy]:
-    with FaultProxy(dev_server.port) as running:
-        yield running
-
-
-@pytest.fixture
-def fake(fake_openai_server: FakeOpenAI, proxy: FaultProxy) -> Iterator[FakeOpenAI]:
-    fake_openai_server.reset()
-    proxy.clear()
-    yield fake_openai_server
-    proxy.clear()
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +62,9 @@ async def run_agent(client: ChatClient, fake: FakeOpenAI, mode: str) -> tuple[Re
 
 @pytest.mark.parametrize("mode", ["messages-tuple", "messages"])
 async def test_cut_once_and_several_times_renders_the_uncut_run(
-    client: ChatClient, proxy: FaultProxy, fake: FakeOpenAI, mode: str
+    client: ChatClient, proxy: FaultProxy, proxied_fake: FakeOpenAI, mode: str
 ) -> None:
-    uncut, _ = await run_agent(client, fake, mode)
+    uncut, _ = await run_agent(client, proxied_fake, mode)
     assert uncut.status == "success" and uncut.text == LONG_TEXT
     assert uncut.tool_call_args[-1] == {"a": 2, "b": 3}
 
@@ -93,7 +73,7 @@ async def test_cut_once_and_several_times_renders_the_uncut_run(
         offsets = [rng.randint(1_500, 40_000) for _ in range(cuts)]
         before = proxy.cuts
         proxy.cut_streams(*offsets)
-        reply, thread_id = await run_agent(client, fake, mode)
+        reply, thread_id = await run_agent(client, proxied_fake, mode)
 
         assert proxy.cuts - before == cuts, offsets
         resumed = [e for e in reply.events if isinstance(e, StreamResumed)]
@@ -123,13 +103,13 @@ async def test_cut_once_and_several_times_renders_the_uncut_run(
             AIMessage,
         ]
         assert state.messages[-1].content == LONG_TEXT
-    assert fake.rejections == []
+    assert proxied_fake.rejections == []
 
 
 async def test_server_gone_for_good_names_the_run_and_join_picks_it_up(
-    client: ChatClient, proxy: FaultProxy, fake: FakeOpenAI
+    client: ChatClient, proxy: FaultProxy, proxied_fake: FakeOpenAI
 ) -> None:
-    fake.script(Scripted(LONG_TEXT, delay=TOKEN_DELAY * 2))
+    proxied_fake.script(Scripted(LONG_TEXT, delay=TOKEN_DELAY * 2))
     session = await client.session("chatbot")
     seen: list[StreamEvent] = []
     with pytest.raises(StreamLost) as caught:

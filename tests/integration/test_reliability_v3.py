@@ -22,7 +22,6 @@ import json
 import os
 import random
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,22 +30,18 @@ from client.cli.render import PlainRenderer
 from client.events import RunEnded, RunStarted, StreamEvent, StreamResumed
 from client.inputs import Transport
 from client.remote.client import ChatClient
-from client.remote.resume import ResumePolicy
 from client.values import Reply
 from devtools.fake_openai import FakeOpenAI
 from devtools.fake_openai import Reply as Scripted
 from devtools.process import ServerProcess
+from tests.integration._helpers import FAST_REJOIN, LONG_TEXT, TOKEN_DELAY
 from tests.support.proxy import FaultProxy
 
 pytestmark = pytest.mark.server
 
-LONG_TEXT = " ".join(f"w{i}" for i in range(300))
-"""A 300-token reply (one stream chunk per word)."""
 TRANSCRIPT = f"AI: {LONG_TEXT}\nFinish Reason: stop\n"
 """What piped `lgchat` prints for the reply (without the `Thread:` note of `send`)."""
 MESSAGE = "talk for a while"
-TOKEN_DELAY = 0.002
-FAST_REJOIN = ResumePolicy(attempts=3, backoff=0.05, max_backoff=0.2)
 
 CUT_RANGES: dict[Transport, tuple[int, int]] = {"sse": (1_500, 22_000), "websocket": (600, 6_500)}
 """Where a cut lands, in bytes from the stream's status line. The reply's whole stream is
@@ -74,20 +69,6 @@ TRANSPORTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def proxy(dev_server: ServerProcess) -> Iterator[FaultProxy]:
-    with FaultProxy(dev_server.port) as running:
-        yield running
-
-
-@pytest.fixture
-def fake(fake_openai_server: FakeOpenAI, proxy: FaultProxy) -> Iterator[FakeOpenAI]:
-    fake_openai_server.reset()
-    proxy.clear()
-    yield fake_openai_server
-    proxy.clear()
-
-
 async def render_reply(url: str, transport: Transport, fake: FakeOpenAI) -> tuple[str, str, Reply]:
     """Send `MESSAGE` over v3 and draw the reply as piped `lgchat send` does.
 
@@ -109,16 +90,16 @@ async def render_reply(url: str, transport: Transport, fake: FakeOpenAI) -> tupl
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_cut_once_and_three_times_renders_the_uncut_reply(
-    proxy: FaultProxy, fake: FakeOpenAI, transport: Transport
+    proxy: FaultProxy, proxied_fake: FakeOpenAI, transport: Transport
 ) -> None:
-    uncut, notices, _ = await render_reply(proxy.url, transport, fake)
+    uncut, notices, _ = await render_reply(proxy.url, transport, proxied_fake)
     assert (uncut, notices) == (TRANSCRIPT, "")
 
     for cuts in (1, 3):
         offsets = cut_offsets(transport, cuts)
         before = proxy.cuts
         proxy.cut_streams(*offsets)
-        stdout, stderr, reply = await render_reply(proxy.url, transport, fake)
+        stdout, stderr, reply = await render_reply(proxy.url, transport, proxied_fake)
 
         assert proxy.cuts - before == cuts, offsets
         resumed = [e for e in reply.events if isinstance(e, StreamResumed)]
@@ -133,7 +114,7 @@ async def test_cut_once_and_three_times_renders_the_uncut_reply(
         assert reply.status == "success", (offsets, reply.error)
         assert sum(isinstance(e, RunStarted) for e in reply.events) == 1
         assert sum(isinstance(e, RunEnded) for e in reply.events) == 1
-    assert fake.rejections == []
+    assert proxied_fake.rejections == []
 
 
 # --- a client killed mid-reply, and a new one joining the run -----------------------------
@@ -184,9 +165,9 @@ async def kill_mid_reply(url: str, transport: Transport) -> dict[str, Any]:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_client_killed_mid_reply_then_joining_renders_the_run_once(
-    dev_server: ServerProcess, fake: FakeOpenAI, transport: Transport
+    dev_server: ServerProcess, proxied_fake: FakeOpenAI, transport: Transport
 ) -> None:
-    fake.script(Scripted(LONG_TEXT, delay=RESTART_TOKEN_DELAY))
+    proxied_fake.script(Scripted(LONG_TEXT, delay=RESTART_TOKEN_DELAY))
     started = await kill_mid_reply(dev_server.url, transport)
     thread_id, run_id = started["thread_id"], started["run_id"]
     async with ChatClient(dev_server.url) as client:
@@ -207,4 +188,4 @@ async def test_a_client_killed_mid_reply_then_joining_renders_the_run_once(
         state = await client.thread_state(thread_id)
         # Once on the thread too (a v3 run stores its reply as content blocks: `.text`).
         assert [(m.type, m.text) for m in state.messages] == [("human", MESSAGE), ("ai", LONG_TEXT)]
-    assert fake.rejections == []
+    assert proxied_fake.rejections == []

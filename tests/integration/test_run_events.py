@@ -24,7 +24,7 @@ from client.remote.client import ChatClient
 from devtools.fake_openai import FakeOpenAI, ToolCallReply
 from devtools.fake_openai import Reply as Scripted
 from devtools.process import ServerProcess
-from tests.integration._helpers import MULTIPLY
+from tests.integration._helpers import LONG_TEXT, MULTIPLY
 from tests.support.proxy import FaultProxy
 from tests.support.turns import TURN_MODES, kinds_after_cancel, turn_shape
 
@@ -74,7 +74,6 @@ async def test_every_turn_streams_only_what_it_added_remote_and_local(
 
 # --- a cut stream, through the real CLI ----------------------------------------------
 
-LONG_TEXT = " ".join(f"w{i}" for i in range(300))
 CALL = ToolCallReply("multiply", '{"a": 2, "b": 3}', id="call_cut_and_resumed")
 
 
