@@ -150,8 +150,10 @@ def serve(instances: int, port: int) -> int:
     auth = AuthSettings.from_env(env)
     state = default_state_dir(PROJECT_DIR, tool="lgchat-aegra")
     model = default_model(env)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # SIGINT too: a background job of a script (a CI run, `make serve &`) inherits it
+    # ignored, and Python then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     with ExitStack() as stack:
         try:
             servers: list[AegraServer] = []

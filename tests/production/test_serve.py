@@ -37,7 +37,17 @@ def database() -> Iterator[Database]:
     database.drop()
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _serve(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start `make serve`'s program as a background job of a script starts it.
+
+    Such a job inherits SIGINT ignored (so does everything a backgrounded CI run
+    starts); Ctrl-C must stop it all the same. Regression: it ran on, and the
+    instances with it.
+    """
     return subprocess.Popen(
         [sys.executable, "-m", "devtools.serve", *args],
         cwd=REPO_ROOT,
@@ -46,6 +56,7 @@ def _serve(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_ignore_sigint,
     )
 
 
@@ -67,7 +78,14 @@ def _urls(proc: subprocess.Popen[str], count: int) -> tuple[list[str], list[str]
 
 def _stop(proc: subprocess.Popen[str]) -> int:
     os.killpg(proc.pid, signal.SIGINT)
-    code = proc.wait(timeout=30)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # It ignored Ctrl-C: fail, but leave nothing running (its instances are in
+        # process groups of their own, which SIGTERM to it stops).
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        raise
     assert not group_alive(proc.pid)
     return code
 
