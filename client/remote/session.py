@@ -24,10 +24,10 @@ from langgraph_sdk.schema import (
 
 from client.context_schema import validate_context
 from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
-from client.events import NodeUpdate, StreamEvent
+from client.events import StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
-from client.remote.stream import ActiveRun, RunStreams, replayable_modes
+from client.remote.stream import ActiveRun, RunStreams, asked_for, replayable_modes
 from client.remote.thread_runs import ThreadRuns
 from client.threads import (
     DEFAULT_CONVERSATION,
@@ -193,9 +193,8 @@ class RemoteChatSession:
             reconcile = bool(_MESSAGE_MODES & set(wire_modes))
             follow = self._runs.follow(run, parts, input_ids=(input_id,), reconcile=reconcile)
             async for event in follow:
-                if isinstance(event, NodeUpdate) and "updates" not in modes:
-                    continue  # asked for by `replayable_modes`, not by the caller
-                yield event
+                if asked_for(event, modes, input_id):
+                    yield event
 
     def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
         """Stream a run of this thread from its first event, whether it is running or over.

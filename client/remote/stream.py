@@ -39,7 +39,19 @@ from client.errors import (
     ThreadBusy,
     translate_errors,
 )
-from client.events import RunEnded, RunError, RunStatus, StreamEvent, StreamResumed
+from client.events import (
+    CustomEvent,
+    MessageFinished,
+    MessageStarted,
+    NodeUpdate,
+    RunEnded,
+    RunError,
+    RunStatus,
+    StateValues,
+    StreamEvent,
+    StreamResumed,
+    TextDelta,
+)
 from client.messages import state_messages
 from client.remote.reconcile import StreamLedger, corrections
 from client.remote.resume import RUNNING_STATUSES, ReplayCursor
@@ -76,6 +88,25 @@ def replayable_modes(modes: Sequence[StreamMode]) -> tuple[StreamMode, ...]:
     if "messages" in modes and not {"updates", "values"} & set(modes):
         return (*modes, "updates")
     return tuple(modes)
+
+
+def asked_for(event: StreamEvent, modes: Sequence[StreamMode], input_id: str) -> bool:
+    """Tell whether a run's event is one the caller's stream modes asked for.
+
+    A run may be streamed with more than was asked: `updates` added by
+    `replayable_modes`, or, over the thread-centric protocol (v3), which has no stream
+    modes, always `values`, `updates` and `custom`. `values` also report the run's
+    input message, which is shown only in `values` mode.
+    """
+    if isinstance(event, StateValues):
+        return "values" in modes
+    if isinstance(event, NodeUpdate):
+        return "updates" in modes
+    if isinstance(event, CustomEvent):
+        return "custom" in modes
+    if isinstance(event, MessageStarted | TextDelta | MessageFinished):
+        return event.message_id != input_id or "values" in modes
+    return True
 
 
 @dataclass(slots=True)

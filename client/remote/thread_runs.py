@@ -15,16 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph_sdk.schema import StreamMode
 
-from client.events import (
-    CustomEvent,
-    MessageFinished,
-    MessageStarted,
-    NodeUpdate,
-    StateValues,
-    StreamEvent,
-    TextDelta,
-)
-from client.remote.stream import ActiveRun, RunStreams
+from client.events import StreamEvent
+from client.remote.stream import ActiveRun, RunStreams, asked_for
 from client.remote.thread_stream import ThreadRunSource
 
 if TYPE_CHECKING:
@@ -67,7 +59,7 @@ class ThreadRuns:
                 run, source.parts(), input_ids=(input_id,), rejoin=lambda _: source.parts()
             )
             async for event in follow:
-                if _asked_for(event, modes, input_id):
+                if asked_for(event, modes, input_id):
                     yield event
             if source.last_seq is not None:
                 self._thread_seq = (run.thread_id, source.last_seq)
@@ -91,20 +83,3 @@ class ThreadRuns:
         source = ThreadRunSource(self.client, run.thread_id, self.client.transport, since=since)
         run.on_cancelled = source.stop
         return source
-
-
-def _asked_for(event: StreamEvent, modes: Sequence[StreamMode], input_id: str) -> bool:
-    """Tell whether a v3 run's event is one the stream modes asked for.
-
-    The run's events always include its `values`, which also report the run's input
-    message; that is shown only in `values` mode, as over the runs protocol.
-    """
-    if isinstance(event, StateValues):
-        return "values" in modes
-    if isinstance(event, NodeUpdate):
-        return "updates" in modes
-    if isinstance(event, CustomEvent):
-        return "custom" in modes
-    if isinstance(event, MessageStarted | TextDelta | MessageFinished):
-        return event.message_id != input_id or "values" in modes
-    return True
