@@ -97,8 +97,9 @@ class Context:
 
     def __post_init__(self) -> None:
         """Reject values outside the published schema, then fill an empty model."""
+        hints = get_type_hints(type(self), include_extras=True)
         for name, value in ((f.name, getattr(self, f.name)) for f in fields(self)):
-            check_field(name, value)
+            check_field(name, value, hints[name])
         if self.keep_last > self.summarize_after:
             raise ValueError(
                 f"keep_last must be at most summarize_after ({self.summarize_after}), "
@@ -112,22 +113,34 @@ class Context:
         return self.system_prompt or default
 
 
-FIELD_NAMES = frozenset(f.name for f in fields(Context))
-_HINTS = get_type_hints(Context, include_extras=True)
+@dataclass(kw_only=True)
+class AgentContext(Context):
+    """The `agent` graph's settings: the shared ones, and the review of tool calls."""
+
+    approve_tools: bool = field(
+        default=False,
+        metadata={
+            "description": "Ask a person to approve, edit or reject each tool call before "
+            "it runs: the run stops with an interrupt until it is resumed with one "
+            "decision per call."
+        },
+    )
 
 
-def check_field(name: str, value: Any) -> None:
+def check_field(name: str, value: Any, hint: Any) -> None:
     """Raise `ValueError` naming `name` unless `value` fits its type and bounds.
 
     Args:
-        name: A `Context` field.
+        name: A context field.
         value: The value a caller passed for it.
+        hint: The field's annotation, with its bounds (`Annotated` metadata).
     """
-    hint = _HINTS[name]
     kind, *constraints = get_args(hint) or (hint,)
     # `bool` is an `int` to Python, but `true` is no integer to JSON schema.
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
+    if kind is bool and not isinstance(value, bool):
+        raise ValueError(f"{name} must be a boolean, got {value!r}")
     if kind is str and not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {value!r}")
     for constraint in constraints:

@@ -8,7 +8,9 @@ of T. The graph pieces that act on these decisions are in `agent.summarizer`.
 The cut is tool-call safe: OpenAI rejects a history in which a `tool` message does not
 follow the assistant message that requested it, or in which a requested tool call has
 no result. So summarization only happens at the end of a turn, and the kept tail never
-starts with a `ToolMessage`.
+starts with a `ToolMessage`. A call can still be left without a result in the thread: a
+user who sends a new message instead of reviewing a call (`approve_tools`) drops it. The
+model is then told, in its prompt, that the call was not run (`answer_dropped_calls`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,38 @@ def messages_to_remove(messages: Sequence[BaseMessage], keep_last: int) -> list[
     return [RemoveMessage(id=m.id) for m in messages[: keep_from(messages, keep_last)] if m.id]
 
 
+DROPPED_CALL = "Not run: the user sent a new message instead of reviewing this call."
+"""The result the model sees for a tool call that was left without one."""
+
+
+def answer_dropped_calls(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Return `messages` with an error result after every tool call that has none.
+
+    A call waiting for review is the thread's last message and is never part of a
+    prompt; any other call without a result was dropped, and OpenAI refuses a prompt
+    with it unanswered.
+    """
+    out: list[BaseMessage] = []
+    unanswered: list[tuple[str, str]] = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            unanswered = [(i, name) for i, name in unanswered if i != message.tool_call_id]
+        else:
+            out.extend(_dropped(unanswered))
+            unanswered = []
+            if isinstance(message, AIMessage):
+                unanswered = [(str(c["id"]), c["name"]) for c in message.tool_calls]
+        out.append(message)
+    return out
+
+
+def _dropped(calls: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+    return [
+        ToolMessage(content=DROPPED_CALL, tool_call_id=call_id, name=name, status="error")
+        for call_id, name in calls
+    ]
+
+
 def with_summary(
     messages: Sequence[BaseMessage], summary: str, system_prompt: str
 ) -> list[BaseMessage]:
@@ -74,7 +108,7 @@ def with_summary(
     head: list[BaseMessage] = [SystemMessage(content=system_prompt)] if system_prompt else []
     if summary:
         head.append(SystemMessage(content=prompts.SUMMARY_SYSTEM_PREFIX + summary))
-    return [*head, *messages]
+    return [*head, *answer_dropped_calls(messages)]
 
 
 def summary_request(messages: Sequence[BaseMessage], summary: str) -> list[BaseMessage]:
@@ -83,7 +117,7 @@ def summary_request(messages: Sequence[BaseMessage], summary: str) -> list[BaseM
         instruction = prompts.EXTEND_SUMMARY_PROMPT.format(summary=summary)
     else:
         instruction = prompts.CREATE_SUMMARY_PROMPT
-    return [*messages, HumanMessage(content=instruction)]
+    return [*answer_dropped_calls(messages), HumanMessage(content=instruction)]
 
 
 def summary_trigger(

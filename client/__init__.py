@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from client.approval import Approve, Decision, Edit, Reject
     from client.auth import TokenIdentity, token_identity
     from client.decode import StreamDecoder
     from client.errors import (
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         InvalidInput,
         NotALangGraphServer,
         NotFound,
+        NothingToResume,
         PermissionDenied,
         ProtocolUnsupported,
         RunFailed,
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
         ThreadNotFound,
     )
     from client.events import (
+        ActionRequest,
         CustomEvent,
+        Interrupted,
         MessageFinished,
         MessageStarted,
         NodeUpdate,
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
     from client.values import AssistantInfo, Reply, ThreadSnapshot
 
 _EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["Approve", "Decision", "Edit", "Reject"], "client.approval"),
     **dict.fromkeys(["TokenIdentity", "token_identity"], "client.auth"),
     **dict.fromkeys(["StreamDecoder"], "client.decode"),
     **dict.fromkeys(
@@ -71,6 +76,7 @@ _EXPORTS: dict[str, str] = {
             "InvalidInput",
             "NotALangGraphServer",
             "NotFound",
+            "NothingToResume",
             "PermissionDenied",
             "ProtocolUnsupported",
             "RunFailed",
@@ -84,7 +90,9 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
+            "ActionRequest",
             "CustomEvent",
+            "Interrupted",
             "MessageFinished",
             "MessageStarted",
             "NodeUpdate",
@@ -111,6 +119,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_URL",
+    "ActionRequest",
+    "Approve",
     "AssistantInfo",
     "AssistantNotFound",
     "AuthenticationFailed",
@@ -121,6 +131,9 @@ __all__ = [
     "ConnectionLost",
     "ConnectionsExhausted",
     "CustomEvent",
+    "Decision",
+    "Edit",
+    "Interrupted",
     "InvalidInput",
     "MessageFinished",
     "MessageStarted",
@@ -128,8 +141,10 @@ __all__ = [
     "NodeUpdate",
     "NotALangGraphServer",
     "NotFound",
+    "NothingToResume",
     "PermissionDenied",
     "ProtocolUnsupported",
+    "Reject",
     "RemoteChatSession",
     "Reply",
     "ReplyRetracted",

@@ -17,7 +17,9 @@ renderers never depend on the stream mode:
   tuple chunks of the same reply give the same events, because both are reduced to the
   same thing: a snapshot of the message so far.
 - `values` -> `StateValues`; `updates` -> one `NodeUpdate` per node; `custom` ->
-  `CustomEvent`. Messages first seen there arrive whole.
+  `CustomEvent`. Messages first seen there arrive whole. An `__interrupt__` in either
+  (the graph called `interrupt()`) -> one `Interrupted` per interrupt, however many
+  modes report it, and the run then ends `interrupted` rather than `success`.
 - A run's events describe what the run added, whatever the thread held before: its
   first `values` event is the thread so far plus the run's input, and only the input
   of it is reported (see `input_ids`); the rest are earlier turns.
@@ -47,6 +49,7 @@ from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.utils.json import parse_partial_json
 from langgraph_sdk.schema import StreamPart
 
+from client.approval import interrupted
 from client.events import (
     CustomEvent,
     MessageFinished,
@@ -79,6 +82,8 @@ _FINISH_KEYS = ("finish_reason", "stop_reason")
 _MAX_ERROR_CHARS = 300
 # Where a message's content comes from (`_Live.source`).
 _PARTIAL, _TUPLE, _EVENTS, _WHOLE = "messages/partial", "messages", "events", "whole"
+INTERRUPT_KEY = "__interrupt__"
+"""Where `values` and `updates` modes report the interrupts the run stopped at."""
 # The tag that keeps a model call's tokens out of `messages` streams.
 _NOSTREAM = "nostream"
 
@@ -181,6 +186,8 @@ class StreamDecoder:
         # does not continue them, since a usage-only chunk may still follow (OpenAI).
         self._finishing: dict[str, _Live] = {}
         self._done: set[str] = set()
+        # Interrupts reported, by id: `values` and `updates` both carry them.
+        self._interrupts: set[str | None] = set()
         # Legacy `messages/metadata`: message id -> (node, namespace).
         self._origins: dict[str, tuple[str | None, Namespace]] = {}
         self._handlers = {
@@ -257,6 +264,11 @@ class StreamDecoder:
         live.text_len += len(content)
         return [TextDelta(live.message_id, content, live.node, live.namespace)]
 
+    @property
+    def interrupted(self) -> bool:
+        """Return True once the stream reported an interrupt of the graph."""
+        return bool(self._interrupts)
+
     def finish(self, status: RunStatus = "success") -> list[StreamEvent]:
         """Finish every pending message, then end the run; idempotent.
 
@@ -306,6 +318,8 @@ class StreamDecoder:
             self._finish(live, out)
         if error is not None:
             out.append(error)
+        if status == "success" and self._interrupts:
+            status = "interrupted"  # the stream ended because the graph waits
         out.append(RunEnded(self.run_id, status))
         self.ended = True
 
@@ -314,6 +328,9 @@ class StreamDecoder:
     def _on_values(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         self._settle(None, out)
         values = data if isinstance(data, dict) else {"value": data}
+        if INTERRUPT_KEY in values:
+            values = dict(values)
+            self._interrupted(values.pop(INTERRUPT_KEY), namespace, out)
         messages = values.get("messages")
         if namespace not in self._started_states:
             self._started_states.add(namespace)
@@ -348,9 +365,20 @@ class StreamDecoder:
         if not isinstance(data, Mapping):
             return
         for node, update in data.items():
+            if node == INTERRUPT_KEY:
+                self._interrupted(update, namespace, out)
+                continue
             if isinstance(update, Mapping):
                 self._whole_all(update.get("messages"), node, namespace, out)
             out.append(NodeUpdate(node, update, namespace))
+
+    def _interrupted(self, raw: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
+        """Report each interrupt of an `__interrupt__` list once."""
+        for item in raw if isinstance(raw, list | tuple) else [raw]:
+            event = interrupted(item, namespace)
+            if event.interrupt_id not in self._interrupts:
+                self._interrupts.add(event.interrupt_id)
+                out.append(event)
 
     def _on_custom(self, data: Any, namespace: Namespace, out: list[StreamEvent]) -> None:
         self._settle(None, out)

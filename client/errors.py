@@ -180,6 +180,20 @@ class InvalidInput(ChatClientError):
     """The request is malformed: an empty message, bad context, a rejected payload."""
 
 
+class NothingToResume(InvalidInput):
+    """The thread waits for no decision: it was never interrupted, or already resumed.
+
+    Nothing was sent; the thread is unchanged.
+    """
+
+    def __init__(self, thread_id: str | None, detail: str | None = None) -> None:
+        self.thread_id = thread_id
+        where = f" {thread_id}" if thread_id else ""
+        super().__init__(
+            detail or f"thread{where} is not waiting for a decision; nothing to resume"
+        )
+
+
 class ServerError(ChatClientError):
     """The server answered with an unexpected error status."""
 

@@ -116,6 +116,35 @@ class CustomEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """One tool call waiting for a person's decision (`action_requests` of an interrupt)."""
+
+    name: str
+    args: dict[str, Any]
+    description: str | None = None
+    allowed_decisions: tuple[str, ...] = ("approve", "edit", "reject")
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """The graph stopped to ask a person (`interrupt()`); the run ends `interrupted`.
+
+    `value` is what the graph passed to `interrupt()`. When it has the shape of
+    LangChain's human-in-the-loop requests (`action_requests` and `review_configs`, as
+    the `agent` graph's tool review sends), `requests` lists the calls to decide on,
+    and `error` says why the previous answer was refused, if it was. Continue with
+    `ChatSession.resume`, one decision per request.
+    """
+
+    interrupt_id: str | None
+    value: Any
+    requests: tuple[ActionRequest, ...] = ()
+    error: str | None = None
+    namespace: Namespace = ()
+    kind: Literal["interrupted"] = "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
 class RunError:
     """The run failed; `message` is one line fit to show a user."""
 
@@ -169,6 +198,7 @@ StreamEvent = (
     | StateValues
     | NodeUpdate
     | CustomEvent
+    | Interrupted
     | RunError
     | RunEnded
     | StreamResumed
@@ -182,6 +212,8 @@ def _jsonable(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "model_dump"):

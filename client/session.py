@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from langchain_core.messages import BaseMessage
 from langgraph_sdk.schema import StreamMode
 
+from client.approval import Decision
 from client.events import StreamEvent
 from client.threads import ThreadInfo
 from client.values import AssistantInfo, Reply, ThreadSnapshot
@@ -62,6 +63,22 @@ class ChatSession(Protocol):
         context: Mapping[str, Any] | None = None,
     ) -> Reply:
         """Send a message and return the whole streamed run."""
+        ...
+
+    def resume(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Answer the tool calls the thread waits on (one decision each); stream the run.
+
+        Raises:
+            NothingToResume: The thread waits for no decision.
+            InvalidInput: The decisions do not answer the pending calls one each.
+            ThreadBusy: This session is already streaming a run.
+        """
         ...
 
     async def cancel(self) -> bool:

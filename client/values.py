@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
 from langchain_core.messages import BaseMessage
 from langgraph_sdk.schema import Assistant, ThreadState
 
+from client.approval import interrupted
 from client.errors import RunFailed
 from client.events import (
+    Interrupted,
     MessageFinished,
     MessageStarted,
     ReplyRetracted,
@@ -56,6 +58,8 @@ class ThreadSnapshot:
     messages: list[BaseMessage]
     summary: str = ""
     next_nodes: tuple[str, ...] = ()
+    interrupts: tuple[Interrupted, ...] = ()
+    """What the thread waits for: a graph's pending `interrupt()`s (see `ChatSession.resume`)."""
 
     @classmethod
     def from_state(cls, thread_id: str, state: ThreadState) -> ThreadSnapshot:
@@ -66,7 +70,22 @@ class ThreadSnapshot:
             messages=[message_from_dict(m) for m in state_messages(values)],
             summary=str(values.get("summary") or ""),
             next_nodes=tuple(state.get("next") or ()),
+            interrupts=pending_interrupts(state),
         )
+
+
+def pending_interrupts(state: Mapping[str, Any]) -> tuple[Interrupted, ...]:
+    """Return a thread state's pending interrupts, from its tasks where it lists none.
+
+    Args:
+        state: The SDK's `ThreadState`, or LangGraph's `StateSnapshot._asdict()`.
+    """
+    raw = list(state.get("interrupts") or ())
+    if not raw:
+        for task in state.get("tasks") or ():
+            task_interrupts = task.get("interrupts") if isinstance(task, Mapping) else None
+            raw.extend(getattr(task, "interrupts", None) or task_interrupts or ())
+    return tuple(interrupted(item) for item in raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +109,12 @@ class Reply:
     def run_id(self) -> str | None:
         """Return the run's id, if the stream named it."""
         return self.ended.run_id if self.ended else None
+
+    @property
+    def interrupt(self) -> Interrupted | None:
+        """Return what the run stopped to ask (it ended `interrupted`), if it did."""
+        found = [e for e in self.events if isinstance(e, Interrupted)]
+        return found[-1] if found else None
 
     @property
     def error(self) -> str | None:

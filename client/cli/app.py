@@ -24,16 +24,19 @@ from client.cli.dev_token import cmd_token, dev_secret, mint
 from client.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
+    EXIT_NEEDS_DECISION,
     EXIT_OK,
     EXIT_RUN_FAILED,
+    EXIT_USAGE,
     describe,
     exit_code,
 )
 from client.cli.parser import build_parser
 from client.cli.render import Renderer, make_renderer, transcript_lines
 from client.cli.repl import run_chat
+from client.cli.review import continue_commands, flag_decisions
 from client.cli.streaming import stream_reply
-from client.errors import ChatClientError, InvalidInput
+from client.errors import ChatClientError, InvalidInput, NothingToResume
 from client.events import RunStatus
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.client import ChatClient
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from client.local.runtime import LocalRuntime
 
 
-LOCAL_COMMANDS = frozenset({"chat", "send", "demo", "threads", "history"})
+LOCAL_COMMANDS = frozenset({"chat", "send", "resume", "demo", "threads", "history"})
 
 
 def _client(args: argparse.Namespace) -> ChatClient | LocalRuntime:
@@ -119,6 +122,8 @@ def _exit_code(status: RunStatus) -> int:
         return EXIT_RUN_FAILED
     if status == "cancelled":
         return EXIT_INTERRUPTED
+    if status == "interrupted":
+        return EXIT_NEEDS_DECISION
     return EXIT_OK
 
 
@@ -198,9 +203,49 @@ async def cmd_send(args: argparse.Namespace) -> int:
         session = await _open_session(client, args, new=args.new)
         renderer = make_renderer(json_lines=args.json)
         status = await stream_reply(session, text, renderer, context=args.context)
-        if not args.json:
-            renderer.note(f"Thread: {session.thread_id}")
-    return _exit_code(status)
+        return await _run_ended(args, session, renderer, status)
+
+
+async def cmd_resume(args: argparse.Namespace) -> int:
+    """Answer the tool calls a thread waits on, and stream the rest of its run."""
+    modes = parse_stream_modes(args.mode) if args.mode else DEFAULT_STREAM_MODES
+    async with _client(args) as client:
+        graph = args.assistant
+        if isinstance(client, ChatClient):
+            graph = (await client.thread(args.thread)).graph_id or graph
+        session = await client.session(graph, thread_id=args.thread, stream_mode=modes)
+        state = await session.state()
+        if state is None or not state.interrupts:
+            raise NothingToResume(session.thread_id)
+        decisions = flag_decisions(args.decisions, state.interrupts[0])
+        renderer = make_renderer(json_lines=args.json)
+        events = session.resume(decisions, context=args.context)
+        status = await stream_reply(session, "", renderer, events=events)
+        return await _run_ended(args, session, renderer, status)
+
+
+async def _run_ended(
+    args: argparse.Namespace, session: ChatSession, renderer: Renderer, status: RunStatus
+) -> int:
+    """Name the thread; for a run that waits for a review, say how to continue it.
+
+    A decision the graph refused leaves the review pending: its reason is the error.
+    """
+    if not args.json:
+        renderer.note(f"Thread: {session.thread_id}")
+    if status != "interrupted":
+        return _exit_code(status)
+    state = await session.state()
+    pending = state.interrupts[0] if state and state.interrupts else None
+    if pending is not None and session.thread_id:
+        if pending.error:
+            print(f"lgchat: error: {pending.error}", file=sys.stderr)
+        print("lgchat: the run waits for your review; continue with one of:", file=sys.stderr)
+        for command in continue_commands(session.thread_id, pending, local=args.local):
+            print(f"  {command}", file=sys.stderr)
+        if pending.error:
+            return EXIT_USAGE
+    return EXIT_NEEDS_DECISION
 
 
 async def cmd_join(args: argparse.Namespace) -> int:
@@ -238,6 +283,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
     "threads": cmd_threads,
     "history": cmd_history,
     "send": cmd_send,
+    "resume": cmd_resume,
     "join": cmd_join,
     "demo": cmd_demo,
     "token": cmd_token,

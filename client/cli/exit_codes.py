@@ -29,6 +29,8 @@ EXIT_AUTH = EXIT_UNREACHABLE
 """A refused token or API key, or an action refused to the token's user."""
 EXIT_NOT_FOUND = 4
 EXIT_BUSY = 5
+EXIT_NEEDS_DECISION = 6
+"""The run stopped for a tool-call review; `lgchat resume` continues it."""
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, the shell's status for a command ended by Ctrl-C."""
 EXIT_BROKEN_PIPE = 141

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from client.cli.dev_token import add_token_command
+from client.cli.review import json_object
+from client.errors import InvalidInput
 from client.inputs import DEFAULT_STREAM_MODES, STREAM_MODES
 from client.remote.client import DEFAULT_URL
 
@@ -26,6 +27,9 @@ exit codes:
        signed), or the server refused the token's user this action
   4    unknown assistant or thread
   5    the thread is busy with another run
+  6    the run stopped for a tool-call review (`approve_tools`); the commands that
+       continue it are printed on stderr: `lgchat resume THREAD --approve`,
+       `--reject "reason"` or `--edit '{"a": 2, "b": 4}'`
   130  interrupted with Ctrl-C (the run was cancelled on the server)
   141  the reader of stdout went away (`lgchat send ... | head -1`); the run was
        cancelled on the server
@@ -44,6 +48,8 @@ environment:
 examples:
   lgchat assistants
   lgchat send "Multiply 2 and 3"
+  lgchat send --context '{"approve_tools": true}' "Multiply 2 and 3"   # exits 6
+  lgchat resume THREAD --edit '{"a": 2, "b": 4}'
   lgchat send --assistant chatbot --user lance "hi! I'm Lance"
   lgchat send --mode messages --mode values "Multiply 2 and 3"
   lgchat chat --assistant chatbot
@@ -148,12 +154,66 @@ def _add_conversation_options(parser: argparse.ArgumentParser) -> None:
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
+        return json_object(text, "the value")
+    except InvalidInput as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _DecisionFlag(argparse.Action):
+    """Append `(kind, value)` to `decisions`, keeping the order the flags came in."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        kind = (option_string or "--approve").removeprefix("--")
+        flags = list(getattr(namespace, self.dest, None) or [])
+        flags.append((kind, values))
+        setattr(namespace, self.dest, flags)
+
+
+def _add_resume_command(commands: Any, shared: argparse.ArgumentParser) -> None:
+    resume = commands.add_parser(
+        "resume",
+        parents=[shared],
+        help="answer a tool-call review (approve, edit or reject) and stream the rest of the run",
+        description="Answer the tool calls a thread waits on, one decision per call in "
+        "order; a single --approve or --reject answers them all.",
+    )
+    resume.add_argument("thread", metavar="THREAD", help="thread id")
+    decisions: dict[str, Any] = {"dest": "decisions", "action": _DecisionFlag, "default": []}
+    resume.add_argument("--approve", nargs=0, help="run the call as the model made it", **decisions)
+    resume.add_argument(
+        "--reject",
+        nargs="?",
+        metavar="REASON",
+        help="do not run the call; the model is told why (REASON, optional)",
+        **decisions,
+    )
+    resume.add_argument(
+        "--edit",
+        type=_json_object,
+        metavar="JSON",
+        help='run the call with these arguments, e.g. \'{"a": 2, "b": 4}\'',
+        **decisions,
+    )
+    resume.add_argument(
+        "--assistant",
+        default="agent",
+        help="graph of the thread, with --local (a server knows the thread's own)",
+    )
+    resume.add_argument(
+        "--mode", action="append", metavar="MODE", help="stream mode, as for `send`"
+    )
+    resume.add_argument(
+        "--context",
+        type=_json_object,
+        metavar="JSON",
+        help="run context (default: the interrupted run's, so later calls are reviewed too)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="the message (words are joined); `-` or none with a pipe: read it from stdin",
     )
+
+    _add_resume_command(commands, shared)
 
     chat = commands.add_parser("chat", parents=[shared], help="interactive chat")
     _add_conversation_options(chat)

@@ -11,16 +11,19 @@ import concurrent.futures
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
+from client.approval import Decision
 from client.cli.exit_codes import EXIT_OK, describe
 from client.cli.render import make_renderer, transcript_lines
+from client.cli.review import ask_decisions
 from client.cli.streaming import stream_reply
 from client.errors import ChatClientError, InvalidInput
+from client.events import Interrupted, RunStatus
 from client.inputs import parse_stream_modes
 from client.session import ChatSession
 
@@ -33,6 +36,7 @@ REPL_HELP = """\
 /thread ID    continue thread ID
 /history      show every turn of this thread, and its summary
 /mode [M ...] show or set the stream modes (e.g. /mode messages-tuple updates)
+/review       answer the tool calls this thread waits on (with approve_tools on)
 /quit         leave (Ctrl-D at the prompt does too)
 Ctrl-C while a reply streams cancels that run on the server; at the prompt it clears
 the line, as in a shell."""
@@ -48,6 +52,8 @@ class Repl:
         self.session = session
         self.args = args
         self.console = console
+        self.pending: Interrupted | None = None
+        """The review the thread waits on, asked for at the prompt next."""
 
     def say(self, text: str, style: str = "dim") -> None:
         """Print a line about the session (not part of the conversation)."""
@@ -64,7 +70,8 @@ class Repl:
         command, _, rest = line.strip().partition(" ")
         if not command.startswith("/"):
             renderer = make_renderer(json_lines=self.args.json)
-            await stream_reply(self.session, line, renderer, context=self.args.context)
+            status = await stream_reply(self.session, line, renderer, context=self.args.context)
+            await self._after(status)
             return True
         if command in REPL_QUIT:
             return False
@@ -78,8 +85,13 @@ class Repl:
                 raise InvalidInput("usage: /thread ID")
             info = await self.session.switch_thread(rest.strip())
             self.say(f"Continuing thread {info.thread_id} ({info.message_count} messages).")
+            await self._after("interrupted")  # a thread that waits for a review asks now
         elif command == "/history":
             await self.show_history()
+        elif command == "/review":
+            await self._after("interrupted")
+            if self.pending is None:
+                self.say("Nothing waits for review on this thread.")
         elif command == "/mode":
             if rest.strip():
                 self.session.stream_mode = parse_stream_modes(rest.split())
@@ -87,6 +99,31 @@ class Repl:
         else:
             raise InvalidInput(f"unknown command {command}; /help lists the commands")
         return True
+
+    async def resume(self, decisions: list[Decision]) -> bool:
+        """Answer the pending review and stream the rest of the run."""
+        self.pending = None
+        renderer = make_renderer(json_lines=self.args.json)
+        events = self.session.resume(decisions)
+        await self._after(await stream_reply(self.session, "", renderer, events=events))
+        return True
+
+    async def _after(self, status: RunStatus) -> None:
+        """Note the review a run stopped at, so the prompt asks for it next."""
+        if status != "interrupted":
+            return
+        state = await self.session.state()
+        self.pending = state.interrupts[0] if state and state.interrupts else None
+        if self.pending is not None and self.pending.error:
+            self.say(f"Refused: {self.pending.error}", "bold red")
+
+    def review_left(self) -> None:
+        """Say what becomes of a review left unanswered (Ctrl-C at its prompt)."""
+        self.pending = None
+        self.say(
+            "The calls still wait: /review answers them; a new message instead leaves "
+            "them unrun (the model is told so)."
+        )
 
     async def show_history(self) -> None:
         """Print every turn of the thread and its summary."""
@@ -137,14 +174,20 @@ class _ReplSigint:
         finally:
             self.task = None
 
-    def read_line(self) -> str:
-        """Read a line at the prompt; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+    def read_line(self, prompt: str = "You: ", prefill: str = "") -> str:
+        """Read a line at the prompt; Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError.
+
+        Args:
+            prompt: What to show.
+            prefill: Text to start the line with, to edit (on a terminal with readline).
+        """
         presses = self.presses
         # The prompt goes through input() itself: readline prints it once the terminal
         # is ready to read, so a key typed the moment "You: " shows (Ctrl-D) is never lost.
         try:
             self.reading = True  # in the try: `finally` must always clear it
-            line = input("You: ")
+            with _prefilled(prefill):
+                line = input(prompt)
         except EOFError:
             # Readline can end input() as if at end of file when Ctrl-C is pressed: let a
             # pending handler run, and take the EOF for Ctrl-C if a press came meanwhile.
@@ -159,6 +202,20 @@ class _ReplSigint:
         return line
 
 
+@contextlib.contextmanager
+def _prefilled(text: str) -> Iterator[None]:
+    """Start the next `input()` line with `text`, where readline is in use."""
+    readline = sys.modules.get("readline")
+    if not text or readline is None or not sys.stdin.isatty():
+        yield
+        return
+    readline.set_startup_hook(lambda: readline.insert_text(text))
+    try:
+        yield
+    finally:
+        readline.set_startup_hook()
+
+
 def block_sigint_in_this_thread() -> None:
     """Leave Ctrl-C to the main thread (a thread initializer).
 
@@ -168,6 +225,21 @@ def block_sigint_in_this_thread() -> None:
     """
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _review(repl: Repl, sigint: _ReplSigint, runner: asyncio.Runner) -> None:
+    """Ask what to do with each pending call, then resume the run with the answers.
+
+    A wrong answer is said and asked again; Ctrl-C leaves the review unanswered.
+    """
+    assert repl.pending is not None
+    try:
+        decisions = ask_decisions(repl.pending, sigint.read_line)
+    except KeyboardInterrupt:
+        repl.console.print()
+        repl.review_left()
+        return
+    runner.run(sigint.command(repl.resume(decisions)))
 
 
 def run_chat(
@@ -203,6 +275,9 @@ def run_chat(
                 # right after a cancel cannot end the conversation. Ctrl-D leaves.
                 try:
                     sigint.install()
+                    if repl.pending is not None:
+                        _review(repl, sigint, runner)
+                        continue
                     line = sigint.read_line()
                     if line.strip() and not runner.run(sigint.command(repl.handle(line))):
                         break

@@ -26,9 +26,11 @@ from client.cli.lines import (
     ToolCallLine,
     custom_lines,
 )
+from client.cli.review import interrupt_lines
 from client.errors import one_line
 from client.events import (
     CustomEvent,
+    Interrupted,
     MessageFinished,
     MessageStarted,
     NodeUpdate,
@@ -139,8 +141,6 @@ class TranscriptRenderer(ABC):
             case MessageStarted(message_id=message_id, role=role, node=node):
                 self._roles[message_id] = role
                 self._nodes[message_id] = node
-                if is_assistant_role(role) and node and self._main_node is None:
-                    self._main_node = node
             case TextDelta(message_id=message_id, text=text) if text:
                 self._on_text(message_id, text)
             case ToolCallProgress():
@@ -157,9 +157,13 @@ class TranscriptRenderer(ABC):
                     self._line(line, STYLE_DIM)
             case RunError(message=message):
                 self.error(message)
+            case Interrupted():
+                self._settle()
+                for line in interrupt_lines(event):
+                    self._line(line, STYLE_WARNING)
             case RunEnded(status=status):
                 self._settle()
-                if status in ("cancelled", "interrupted"):
+                if status == "cancelled":
                     self._line(f"({status})", STYLE_WARNING)
             case StreamResumed(last_event_id=last_event_id):
                 # Not `_settle`: the reply goes on after a resume as if never cut.
@@ -196,6 +200,10 @@ class TranscriptRenderer(ABC):
             return  # Tool results and echoed input are printed whole when they finish.
         if self._text_message != message_id:
             self._settle()
+            # The node of the first text is the one that answers; others get a label.
+            # (A message without text may come from another node: a review that
+            # edited the model's tool call re-sends it.)
+            self._main_node = self._main_node or self._nodes.get(message_id)
             if label := self._label(self._nodes.get(message_id)):
                 self._write(label, STYLE_LABEL)
             self._write("AI: ", STYLE_AI)

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 from langgraph_sdk.schema import StreamMode
 
+from client.approval import Decision, check_decisions, resume_value
 from client.context_schema import validate_context
-from client.errors import ThreadBusy, ThreadNotFound
-from client.events import StreamEvent
+from client.errors import NothingToResume, ThreadBusy, ThreadNotFound
+from client.events import Interrupted, RunEnded, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.local.adapter import astream_events
 from client.messages import unique_messages
@@ -30,7 +32,13 @@ from client.threads import (
     new_conversation_id,
     parse_thread_id,
 )
-from client.values import AssistantInfo, Reply, ThreadSnapshot, collect_reply
+from client.values import (
+    AssistantInfo,
+    Reply,
+    ThreadSnapshot,
+    collect_reply,
+    pending_interrupts,
+)
 
 if TYPE_CHECKING:
     from client.local.runtime import LocalRuntime
@@ -39,6 +47,8 @@ TOKEN_MODES = DEFAULT_STREAM_MODES
 """Token-level streaming: tokens and tool-call fragments, plus each node's update."""
 NODE_MODES: tuple[StreamMode, ...] = ("updates",)
 """Node-level streaming: one whole update per node, no tokens (the cheapest)."""
+RUN_CONTEXT_KEY = "lgchat_run_context"
+"""Checkpoint metadata: the context of the run that wrote the checkpoint."""
 
 
 class LocalChatSession:
@@ -122,28 +132,87 @@ class LocalChatSession:
     async def _stream(
         self, text: str, modes: Sequence[str], context: dict[str, Any] | None
     ) -> AsyncGenerator[StreamEvent, None]:
-        if self._streaming:
-            raise ThreadBusy(self.thread_id)
-        self._streaming, self._stop = True, False
         # An id of our own lets the decoder tell this input from the thread's earlier
         # messages in the run's first state (`values` mode).
         message = {"role": "user", "content": text, "id": str(uuid.uuid4())}
+        async for event in self._run({"messages": [message]}, modes, context):
+            yield event
+
+    def resume(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Answer the tool calls the thread waits on, and stream the resumed run.
+
+        The arguments and errors are `RemoteChatSession.resume`'s; the interrupted
+        run's context is kept in its checkpoints' metadata, so it is found again by
+        another process (`lgchat --local resume`).
+        """
+        modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
+        if context is not None:
+            context = validate_context(context, self.graph.get_context_jsonschema())
+        self._ensure_idle()
+        return self._resume(list(decisions), modes, context)
+
+    async def _resume(
+        self, decisions: list[Decision], modes: Sequence[str], context: Mapping[str, Any] | None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        snapshot = await self.graph.aget_state(self.config)
+        interrupts = pending_interrupts({"interrupts": snapshot.interrupts})
+        if not interrupts:
+            raise NothingToResume(self.thread_id)
+        check_decisions(interrupts[0], decisions)
+        value = resume_value(interrupts[0], decisions)
+        if context is None:
+            stored = (snapshot.metadata or {}).get(RUN_CONTEXT_KEY)
+            context = stored if isinstance(stored, Mapping) else None
+        run_context = dict(context) if context else None
+        async for event in self._run(Command(resume=value), modes, run_context):
+            yield event
+
+    async def _run(
+        self, graph_input: Any, modes: Sequence[str], context: dict[str, Any] | None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one run of the graph; an interrupt it ends at is reported in any mode."""
+        if self._streaming:
+            raise ThreadBusy(self.thread_id)
+        self._streaming, self._stop = True, False
+        config = self.config
+        # Checkpoint metadata keeps the run's context for a resume by another process.
+        config["metadata"][RUN_CONTEXT_KEY] = context or {}
         events = astream_events(
             self.graph,
-            {"messages": [message]},
-            self.config,
+            graph_input,
+            config,
             stream_mode=modes,
             context=context,
             should_stop=lambda: self._stop,
             # A chat shows the same messages in every mode (see `ChatSession`).
             skip_nostream=True,
         )
+        interrupted = False
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
+                    if isinstance(event, Interrupted):
+                        interrupted = True
+                    elif isinstance(event, RunEnded) and event.status == "success":
+                        # `messages` and `custom` modes do not report interrupts.
+                        pending = () if interrupted else await self._interrupts()
+                        for found in pending:
+                            yield found
+                        if pending:
+                            event = RunEnded(event.run_id, "interrupted")
                     yield event
         finally:
             self._streaming = False
+
+    async def _interrupts(self) -> tuple[Interrupted, ...]:
+        snapshot = await self.graph.aget_state(self.config)
+        return pending_interrupts({"interrupts": snapshot.interrupts})
 
     async def reply(
         self,
@@ -205,6 +274,7 @@ class LocalChatSession:
             list(values.get("messages") or []),
             str(values.get("summary") or ""),
             tuple(snapshot.next),
+            pending_interrupts({"interrupts": snapshot.interrupts}),
         )
 
     async def history(self) -> list[BaseMessage]:

@@ -20,12 +20,21 @@ from langgraph_sdk.schema import (
     DisconnectMode,
     MultitaskStrategy,
     StreamMode,
+    StreamPart,
 )
 
+from client.approval import Decision, check_decisions, resume_value
 from client.context_schema import validate_context
-from client.errors import InvalidInput, NotFound, ThreadBusy, translate_errors
+from client.errors import (
+    InvalidInput,
+    NotFound,
+    NothingToResume,
+    ThreadBusy,
+    translate_errors,
+)
 from client.events import StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
+from client.remote.interrupts import pending_review
 from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
 from client.remote.stream import ActiveRun, RunStreams, asked_for, replayable_modes
 from client.remote.thread_runs import ThreadRuns
@@ -190,11 +199,91 @@ class RemoteChatSession:
                 context=context,
                 on_run_created=lambda created: self._runs.run_created(run, created),
             )
-            reconcile = bool(_MESSAGE_MODES & set(wire_modes))
-            follow = self._runs.follow(run, parts, input_ids=(input_id,), reconcile=reconcile)
-            async for event in follow:
-                if asked_for(event, modes, input_id):
+            async for event in self._follow(run, parts, modes, wire_modes, input_id):
+                yield event
+
+    def _follow(
+        self,
+        run: ActiveRun,
+        parts: AsyncIterator[StreamPart],
+        modes: Sequence[StreamMode],
+        wire_modes: Sequence[StreamMode],
+        input_id: str,
+    ) -> AsyncIterator[StreamEvent]:
+        """Follow a run-centric stream, passing on the events `modes` asked for."""
+        follow = self._runs.follow(
+            run,
+            parts,
+            input_ids=(input_id,) if input_id else (),
+            reconcile=bool(_MESSAGE_MODES & set(wire_modes)),
+            interrupts_streamed=bool({"values", "updates"} & set(wire_modes)),
+        )
+        return (event async for event in follow if asked_for(event, modes, input_id))
+
+    def resume(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Answer the tool calls the thread waits on, and stream the resumed run.
+
+        Over `runs` the run is resumed with `command={"resume": ...}`; over v3 with the
+        protocol's `input.respond`. The thread's pending review is read first, so a
+        wrong answer is refused before anything is sent.
+
+        Args:
+            decisions: One `Approve`, `Edit` or `Reject` per pending tool call, in order.
+            stream_mode: Stream modes for this run; the session's default if None.
+            context: Run context; None reuses the interrupted run's, so the resumed
+                run goes on as it began (reviewing later tool calls too).
+
+        Raises:
+            NothingToResume: The thread waits for no decision (raised on iteration).
+            InvalidInput: The decisions do not answer the pending calls one each, or
+                a stream mode or the context is refused.
+            ThreadBusy: This session is already streaming a run.
+        """
+        modes = self.stream_mode if stream_mode is None else parse_stream_modes(stream_mode)
+        schema = self.client.context_schemas.get(self.assistant.assistant_id)
+        context = validate_context(context, schema) if context is not None else None
+        self._runs.ensure_idle(self.thread_id)
+        if not self._thread_ready or self._thread_id is None:
+            raise NothingToResume(self.thread_id)
+        return self._resume(self._thread_id, list(decisions), modes, context)
+
+    async def _resume(
+        self,
+        thread_id: str,
+        decisions: list[Decision],
+        modes: Sequence[StreamMode],
+        context: Mapping[str, Any] | None,
+    ) -> AsyncIterator[StreamEvent]:
+        with self._runs.claim(ActiveRun(thread_id=thread_id), thread_id) as run:
+            review = await pending_review(self.client, thread_id, self.assistant.assistant_id)
+            check_decisions(review.interrupt, decisions)
+            value = resume_value(review.interrupt, decisions)
+            run_context = dict(review.context if context is None else context) or None
+            if self.client.protocol == "v3":
+                v3 = self._v3.respond(run, review.interrupt, value, modes, run_context)
+                async for event in v3:
                     yield event
+                return
+            wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
+            parts = self.client.sdk.runs.stream(
+                thread_id,
+                self.assistant.assistant_id,
+                command={"resume": value},
+                stream_mode=list(wire_modes),
+                stream_resumable=self.resumable,
+                on_disconnect=self.on_disconnect,
+                multitask_strategy="reject",
+                context=run_context,
+                on_run_created=lambda created: self._runs.run_created(run, created),
+            )
+            async for event in self._follow(run, parts, modes, wire_modes, ""):
+                yield event
 
     def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
         """Stream a run of this thread from its first event, whether it is running or over.

@@ -41,6 +41,7 @@ from client.errors import (
 )
 from client.events import (
     CustomEvent,
+    Interrupted,
     MessageFinished,
     MessageStarted,
     NodeUpdate,
@@ -56,6 +57,7 @@ from client.messages import state_messages
 from client.remote.reconcile import StreamLedger, corrections
 from client.remote.resume import RUNNING_STATUSES, ReplayCursor
 from client.remote.run_errors import fetch_detail, is_redacted, named_error
+from client.values import pending_interrupts
 
 if TYPE_CHECKING:
     from client.remote.client import ChatClient
@@ -160,6 +162,7 @@ class RunStreams:
         input_ids: Sequence[str] | None = None,
         reconcile: bool = True,
         rejoin: Rejoin | None = None,
+        interrupts_streamed: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Decode a run's stream to its end, rejoining it whenever it drops early.
 
@@ -179,6 +182,10 @@ class RunStreams:
             rejoin: How to reopen the stream after a drop; by default the run's
                 stored events from the cursor (`runs.join_stream`). The thread-centric
                 protocol resumes from the last `seq` instead.
+            interrupts_streamed: Whether the stream reports the graph's interrupts
+                (`values` or `updates` mode, or v3). If not, a run that ends is
+                followed by a look at the thread, which `langgraph dev` alone
+                marks `interrupted` (its run ends `success`).
         """
         thread_id, policy, url = run.thread_id, self.client.resume, self.client.url
         # A chat shows the same messages in every mode: the summarizer's `nostream`
@@ -251,8 +258,16 @@ class RunStreams:
                 ledger.record(event)
                 yield event
         assert ended is not None  # the decoder has ended, so it said how
-        if ended.status == "interrupted":
+        if ended.status == "interrupted" and not decoder.interrupted:
             ended = RunEnded(ended.run_id, await self._why_interrupted(run))
+        if not decoder.interrupted and (
+            ended.status == "interrupted" or (ended.status == "success" and not interrupts_streamed)
+        ):
+            pending = await self._pending_interrupts(run)
+            for event in pending:
+                yield event
+            if pending:
+                ended = RunEnded(ended.run_id, "interrupted")
         if ended.status == "cancelled" and run.cancel_requested:
             await self._until_stopped(run)
         if ended.status == "success" and reconcile:
@@ -284,6 +299,15 @@ class RunStreams:
         except ChatClientError:
             return "interrupted"
         return "interrupted" if thread.get("status") == "interrupted" else "cancelled"
+
+    async def _pending_interrupts(self, run: ActiveRun) -> tuple[Interrupted, ...]:
+        """Return what the run's thread waits for, read from its state; best effort."""
+        try:
+            with translate_errors(url=self.client.url, thread_id=run.thread_id):
+                state = await self.client.sdk.threads.get_state(run.thread_id)
+        except ChatClientError:
+            return ()
+        return pending_interrupts(state)
 
     async def _until_stopped(self, run: ActiveRun) -> None:
         """Wait, briefly, until the server has stopped the run this client cancelled.

@@ -22,6 +22,8 @@ turns into typed events, so both protocols give the same events from the same co
   `updates` parts (`{name: update}`); `custom` (`{"name"?, "payload": data}`) ->
   `custom` parts of the payload. Aegra sends `updates` and `custom`; `langgraph dev`
   0.16.7 sends neither.
+- `input.requested` (`{"interrupt_id", "payload"}`: the graph called `interrupt()`)
+  -> an `updates` part `{"__interrupt__": [...]}`, as run-centric streams report it.
 
 Each part carries the event's `seq` as its id, which is what a rejoin resumes from.
 """
@@ -34,6 +36,7 @@ from typing import Any
 
 from langgraph_sdk.schema import StreamPart
 
+from client.decode import INTERRUPT_KEY
 from client.events import Namespace
 
 __all__ = ["ThreadEventTranslator", "event_seq"]
@@ -107,6 +110,9 @@ class ThreadEventTranslator:
         name = "|".join((method, *namespace)) if namespace else method
         if method == "values":
             return [StreamPart(name, data, part_id)]  # type: ignore[arg-type]
+        if method == "input.requested" and isinstance(data, Mapping):
+            interrupt = {INTERRUPT_KEY: [data]}
+            return [StreamPart(name.replace(method, "updates", 1), interrupt, part_id)]
         if method == "custom" and isinstance(data, Mapping) and "payload" in data:
             # `{"name"?, "payload": ...}`: the payload is what the node wrote.
             return [StreamPart(name, data["payload"], part_id)]

@@ -44,17 +44,19 @@ from client.errors import (
     ConnectionLost,
     InvalidInput,
     NotFound,
+    NothingToResume,
     ProtocolUnsupported,
     RunFailed,
     translate_errors,
 )
+from client.events import Interrupted
 from client.inputs import Transport
 from client.remote.thread_events import ThreadEventTranslator, event_seq
 
 if TYPE_CHECKING:
     from client.remote.client import ChatClient
 
-CHANNELS = ["lifecycle", "messages", "values", "updates", "custom"]
+CHANNELS = ["lifecycle", "input", "messages", "values", "updates", "custom"]
 """The channels a run is followed on: everything a chat shows, nothing of debug."""
 
 _COMMAND_ERRORS = {"invalid_argument": InvalidInput, "no_such_run": NotFound}
@@ -130,7 +132,41 @@ class ThreadRunSource:
 
     async def _start(self, assistant_id: str, run_input: Any, config: Mapping[str, Any]) -> str:
         params = {"assistant_id": assistant_id, "input": run_input, "config": dict(config)}
-        command = {"id": 1, "method": "run.start", "params": params}
+        result = await self._command("run.start", params)
+        run_id = result.get("run_id")
+        if not run_id:
+            raise ProtocolUnsupported(self._url, "v3")
+        return str(run_id)
+
+    async def respond(
+        self, interrupt: Interrupted, response: Any, config: Mapping[str, Any]
+    ) -> None:
+        """Subscribe to the thread's events, then answer `interrupt` (`input.respond`).
+
+        The server resumes the graph in a new run, which it does not name: `attach`
+        it once known (the thread's newest run).
+
+        Raises:
+            NothingToResume: The interrupt is no longer pending (already answered).
+            ProtocolUnsupported: The server has no v3 endpoints, or not this transport.
+        """
+        handle = await self._subscribe()
+        params = {
+            "interrupt_id": interrupt.interrupt_id,
+            "namespace": list(interrupt.namespace),
+            "response": response,
+            "config": dict(config),
+        }
+        try:
+            await self._command("input.respond", params)
+        except BaseException:
+            await handle.close()
+            raise
+        self._opened_early = handle
+
+    async def _command(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Send one command; return its result, or raise its error, typed."""
+        command = {"id": 1, "method": method, "params": params}
         try:
             with translate_errors(url=self._url, thread_id=self._thread_id):
                 response = await self._transport.send_command(command)
@@ -142,12 +178,11 @@ class ThreadRunSource:
             raise ProtocolUnsupported(self._url, "v3")
         if response.get("type") == "error":
             code, message = str(response.get("error")), str(response.get("message") or "")
+            if code == "no_such_interrupt":
+                raise NothingToResume(self._thread_id)
             raise _COMMAND_ERRORS.get(code, RunFailed)(message or code)
         result = response.get("result")
-        run_id = result.get("run_id") if isinstance(result, Mapping) else None
-        if not run_id:
-            raise ProtocolUnsupported(self._url, "v3")
-        return str(run_id)
+        return result if isinstance(result, Mapping) else {}
 
     def attach(self, run_id: str) -> None:
         """Follow run `run_id`, already started, from the thread's first event."""

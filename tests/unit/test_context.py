@@ -66,9 +66,28 @@ PUBLISHED_CONTEXT_SCHEMA: dict[str, Any] = {
 """The context schema both graphs publish, exactly (Studio's form and `lgchat` read it)."""
 
 
-@pytest.mark.parametrize("module", [agent_module, chatbot_module])
-def test_graphs_publish_types_bounds_and_no_extra_keys(module: Any) -> None:
-    assert module.graph.get_context_jsonschema() == PUBLISHED_CONTEXT_SCHEMA
+APPROVE_TOOLS_SCHEMA = {
+    "title": "Approve Tools",
+    "type": "boolean",
+    "default": False,
+    "description": "Ask a person to approve, edit or reject each tool call before it runs: "
+    "the run stops with an interrupt until it is resumed with one decision per call.",
+}
+
+
+def test_graphs_publish_types_bounds_and_no_extra_keys() -> None:
+    assert chatbot_module.graph.get_context_jsonschema() == PUBLISHED_CONTEXT_SCHEMA
+    agent_schema = agent_module.graph.get_context_jsonschema()
+    assert agent_schema is not None
+    assert agent_schema.pop("title") == "AgentContext"
+    assert agent_schema.pop("description") == (
+        "The `agent` graph's settings: the shared ones, and the review of tool calls."
+    )
+    assert agent_schema["properties"].pop("approve_tools") == APPROVE_TOOLS_SCHEMA
+    shared = {
+        k: v for k, v in PUBLISHED_CONTEXT_SCHEMA.items() if k not in ("title", "description")
+    }
+    assert agent_schema == shared
 
 
 @pytest.mark.parametrize(

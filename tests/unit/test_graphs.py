@@ -18,7 +18,7 @@ from pydantic import Field
 from agent import agent as agent_module
 from agent import chatbot as chatbot_module
 from agent import models
-from agent.context import Context
+from agent.context import AgentContext, Context
 from agent.offline import OfflineChatModel
 from agent.state import InputState
 
@@ -39,12 +39,14 @@ def test_served_graphs_have_no_checkpointer_and_take_only_messages(module: Any) 
     assert module.graph.name == module.__name__.rsplit(".", 1)[1]
     assert list(module.graph.get_input_jsonschema()["properties"]) == ["messages"]
     context = module.graph.get_context_jsonschema()
+    review = ["approve_tools"] if module is agent_module else []
     assert list(context["properties"]) == [
         "model",
         "system_prompt",
         "summarize_after",
         "keep_last",
         "max_prompt_tokens",
+        *review,
     ]
     assert all(p.get("description") for p in context["properties"].values())
 
@@ -59,6 +61,9 @@ DRAWN_EDGES: dict[str, set[tuple[str, str, bool]]] = {
     "agent": {
         ("__start__", "assistant", False),
         ("assistant", "tools", True),
+        ("assistant", "review_tools", True),
+        ("review_tools", "tools", True),
+        ("review_tools", "assistant", True),
         ("assistant", "summarize_conversation", True),
         ("assistant", "__end__", True),
         ("tools", "assistant", False),
@@ -214,7 +219,7 @@ async def test_long_tool_conversation_always_sends_valid_sequences(
     config = _thread("long")
     asks = ["Multiply 2 and 3", "hello", "add 3 and 4", "9 / 0", "what is 10 divided by 2"]
     for n in range(30):
-        context = Context(model="openai:recording", summarize_after=3 + n % 5, keep_last=n % 4)
+        context = AgentContext(model="openai:recording", summarize_after=3 + n % 5, keep_last=n % 4)
         await graph.ainvoke({"messages": [HumanMessage(asks[n % len(asks)])]}, config,
                             context=context)  # fmt: skip
     assert len(model.requests) >= 60
@@ -225,7 +230,7 @@ async def test_long_tool_conversation_always_sends_valid_sequences(
     assert isinstance(state["messages"][-1], AIMessage)
 
 
-SUMMARIZING_NOW = Context(summarize_after=1, keep_last=0)
+SUMMARIZING_NOW = AgentContext(summarize_after=1, keep_last=0)
 """The first finished turn (two messages) already triggers a summary."""
 
 PROGRESS = [

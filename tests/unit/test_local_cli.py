@@ -57,7 +57,7 @@ def test_other_commands_refuse_local(tmp_path: Path) -> None:
     result = lgchat(tmp_path, "--local", "join", SOME_THREAD, SOME_THREAD)
     assert (result.returncode, result.stdout) == (EXIT_USAGE, "")
     assert result.stderr == (
-        "lgchat: error: --local works with chat, demo, history, send, threads only\n"
+        "lgchat: error: --local works with chat, demo, history, resume, send, threads only\n"
     )
 
 
