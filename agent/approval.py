@@ -19,6 +19,13 @@ It resumes from `Command(resume={"decisions": [...]})`, one decision per call, i
 A decision that does not fit (a wrong count, an unknown type, arguments the tool does not
 accept) runs nothing: the node asks again, with the same requests and an `error` line
 saying what was wrong, so the interrupt stays pending (LangGraph's validation pattern).
+
+A new message instead of a decision drops the calls. The thread-centric protocol (v3)
+resumes a thread that waits with the next input it is sent, so the resume value is then
+`{"messages": [...]}`: each call is answered with an error result saying it was not run
+(`memory.DROPPED_CALL`), and the message follows. (A run-centric run with new input does
+not resume: the calls stay without results, and the prompt says the same about them;
+see `memory.answer_dropped_calls`.)
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, ValidationError
 
+from agent import memory
 from agent.state import State
 from agent.tools import TOOLS
 
@@ -187,20 +195,42 @@ def review_tools(state: State, config: RunnableConfig) -> Command[Any]:
         # Each `interrupt()` of a node gets its own resume value, in order: a refused
         # answer is followed by a fresh question, and the node re-runs to here.
         answer = interrupt(review_request(calls, error))
+        if isinstance(answer, Mapping) and "messages" in answer and "decisions" not in answer:
+            sent = answer["messages"]
+            new = list(sent) if isinstance(sent, list) else [sent]
+            dropped = memory.dropped_results(calls)
+            return Command(update={"messages": [*dropped, *new]}, goto="assistant")
         try:
             revised, to_run, rejected = apply_decisions(calls, answer)
             break
         except InvalidDecision as problem:
             error = str(problem)
     last = state["messages"][-1]
+    assert isinstance(last, AIMessage)  # `pending_calls` found calls on it
     messages: list[Any] = rejected
     if revised != calls:
-        messages = [last.model_copy(update={"tool_calls": revised}), *rejected]
+        messages = [_with_calls(last, revised), *rejected]
     goto: list[Send] | str = [
         Send(TOOLS_NODE, {"__type": "tool_call_with_context", "tool_call": call, "state": state})
         for call in to_run
     ] or "assistant"
     return Command(update={"messages": messages}, goto=goto)
+
+
+def _with_calls(message: AIMessage, calls: list[ToolCall]) -> AIMessage:
+    """Return `message` calling `calls`, in its content blocks too (v3 runs keep them)."""
+    by_id = {call["id"]: call for call in calls}
+    content = message.content
+    if isinstance(content, list):
+        content = [
+            {**block, "name": by_id[block["id"]]["name"], "args": by_id[block["id"]]["args"]}
+            if isinstance(block, dict)
+            and block.get("type") == "tool_call"
+            and block.get("id") in by_id
+            else block
+            for block in content
+        ]
+    return message.model_copy(update={"tool_calls": calls, "content": content})
 
 
 async def areview_tools(state: State, config: RunnableConfig) -> Command[Any]:

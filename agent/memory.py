@@ -24,6 +24,7 @@ from langchain_core.messages import (
     HumanMessage,
     RemoveMessage,
     SystemMessage,
+    ToolCall,
     ToolMessage,
 )
 from langgraph.runtime import Runtime, get_runtime
@@ -81,23 +82,24 @@ def answer_dropped_calls(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     with it unanswered.
     """
     out: list[BaseMessage] = []
-    unanswered: list[tuple[str, str]] = []
+    unanswered: list[ToolCall] = []
     for message in messages:
         if isinstance(message, ToolMessage):
-            unanswered = [(i, name) for i, name in unanswered if i != message.tool_call_id]
+            unanswered = [c for c in unanswered if c["id"] != message.tool_call_id]
         else:
-            out.extend(_dropped(unanswered))
-            unanswered = []
-            if isinstance(message, AIMessage):
-                unanswered = [(str(c["id"]), c["name"]) for c in message.tool_calls]
+            out.extend(dropped_results(unanswered))
+            unanswered = list(message.tool_calls) if isinstance(message, AIMessage) else []
         out.append(message)
     return out
 
 
-def _dropped(calls: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+def dropped_results(calls: Sequence[ToolCall]) -> list[ToolMessage]:
+    """Return the error results that tell the model these calls were not run."""
     return [
-        ToolMessage(content=DROPPED_CALL, tool_call_id=call_id, name=name, status="error")
-        for call_id, name in calls
+        ToolMessage(
+            content=DROPPED_CALL, tool_call_id=call["id"], name=call["name"], status="error"
+        )
+        for call in calls
     ]
 
 
