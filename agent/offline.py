@@ -5,7 +5,8 @@ calls as JSON fragments (so clients see arguments grow `{}` -> `{'a': 2}` ->
 `{'a': 2, 'b': 3}`), reports `finish_reason` and usage, and follows a small rule set:
 
 - with tools bound, an arithmetic request ("Multiply 2 and 3", "7 * 8") becomes a tool
-  call, and after the tool results it states the answer;
+  call ("2 + 3 and 4 * 5" two parallel calls), and after the tool results it states
+  the answer;
 - it greets a user who introduces themself and can later tell them their name, from
   the messages or from the conversation summary;
 - it answers the summarization prompt with a short summary that keeps those facts;
@@ -122,6 +123,22 @@ def parse_arithmetic(text: str) -> tuple[str, dict[str, float]] | None:
     return None
 
 
+def parse_calculations(text: str) -> list[tuple[str, dict[str, float]]]:
+    """Return every calculation a request asks for: one per symbolic expression.
+
+    "2 + 3 and 4 * 5" asks for two, which become two parallel tool calls; any other
+    arithmetic request asks for at most one (`parse_arithmetic`).
+    """
+    found = [
+        (_SYMBOL_OPERATIONS[symbol], {"a": _number(left), "b": _number(right)})
+        for left, symbol, right in _SYMBOLIC.findall(text)
+    ]
+    if len(found) > 1:
+        return found
+    single = parse_arithmetic(text)
+    return [single] if single else []
+
+
 def _apply(name: str, args: dict[str, float]) -> str:
     a, b = args["a"], args["b"]
     if name == "add":
@@ -235,12 +252,19 @@ def plan_reply(messages: Sequence[BaseMessage], tool_names: Sequence[str] = ()) 
     prompt = last.text.strip()
     if (previous := _summary_previous(prompt)) is not None:
         return Plan(_summarize(messages, previous))
-    if (arithmetic := parse_arithmetic(prompt)) is not None:
-        operation, args = arithmetic
-        if operation in tool_names:
-            call = PlannedToolCall(operation, args, _call_id(messages, operation, args))
-            return Plan(tool_calls=(call,))
-        return Plan(f"The result of {_describe(operation, args)} is {_apply(operation, args)}.")
+    if calculations := parse_calculations(prompt):
+        if all(operation in tool_names for operation, _ in calculations):
+            calls = tuple(
+                PlannedToolCall(operation, args, _call_id(messages, operation, args))
+                for operation, args in calculations
+            )
+            return Plan(tool_calls=calls)
+        return Plan(
+            " ".join(
+                f"The result of {_describe(operation, args)} is {_apply(operation, args)}."
+                for operation, args in calculations
+            )
+        )
     if match := _COUNT.search(prompt):
         count = min(int(match.group(1)), MAX_COUNT)
         return Plan(" ".join(str(n) for n in range(1, count + 1)))

@@ -5,9 +5,12 @@
 3. The same in legacy `messages` mode: the tool call's arguments grow `{}` ->
    `{'a': 2}` -> `{'a': 2, 'b': 3}`, then the answer arrives token by token with its
    finish reason.
-4. A `chatbot` conversation long enough to be summarized, then "what's my name?":
+4. Tool review: "2 + 3 and 4 * 5" with `approve_tools` on stops before the two tool
+   calls; the first is approved, the second edited to `{"a": 4, "b": 6}`, and the run
+   goes on with those.
+5. A `chatbot` conversation long enough to be summarized, then "what's my name?":
    the summary in the thread state, and memory that survives the cut.
-5. Two users side by side, each with their own token: alice and bob say "hi" at
+6. Two users side by side, each with their own token: alice and bob say "hi" at
    once and are greeted by name, alice's listing holds only her thread, and bob's
    thread is refused to her. The demo mints their tokens with the server's secret
    (`make demo` makes a one-off one); without it, it says how to turn auth on.
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from client.approval import Approve, Decision, Edit
 from client.cli.render import Renderer
 from client.cli.streaming import stream_reply
 from client.errors import ChatClientError
@@ -44,6 +48,9 @@ DEMO_USER = "lance"
 SIDE_BY_SIDE: dict[str, str] = {"alice": "Alice", "bob": "Bob"}
 """The last section's users, by user id, with their display names."""
 GREETING = "hi"
+REVIEW_QUESTION = "2 + 3 and 4 * 5"
+REVIEW_DECISIONS: tuple[Decision, ...] = (Approve(), Edit({"a": 4, "b": 6}))
+"""Approve the first call, run the second with other arguments."""
 CHATBOT_TURNS: tuple[str, ...] = (
     "hi! I'm Lance",
     "count to 5",
@@ -67,6 +74,20 @@ async def stream_run(
     """Stream one run through a fresh renderer; return whether it succeeded."""
     renderer = make_renderer(show_input=show_input, show_run=show_run)
     return await stream_reply(session, text, renderer, stream_mode=stream_mode) == "success"
+
+
+async def review_step(session: ChatSession, make_renderer: RendererFactory) -> bool:
+    """Stop before two tool calls, approve one and edit the other; return whether it ran."""
+    out = make_renderer()
+    out.heading("agent with approve_tools: approve one tool call, edit the other")
+    out.note(f"You: {REVIEW_QUESTION}")
+    context = {"approve_tools": True}
+    status = await stream_reply(session, REVIEW_QUESTION, make_renderer(), context=context)
+    if status != "interrupted":
+        return False
+    out.note('session.resume([Approve(), Edit({"a": 4, "b": 6})]):')
+    events = session.resume(list(REVIEW_DECISIONS))
+    return await stream_reply(session, "", make_renderer(), events=events) == "success"
 
 
 async def run_demo(
@@ -100,6 +121,8 @@ async def run_demo(
     ok &= await stream_run(
         messages_session, ARITHMETIC_QUESTION, make_renderer, stream_mode="messages", show_run=True
     )
+
+    ok &= await review_step(await client.session("agent"), make_renderer)
 
     out.heading("chatbot: memory across turns, and summarization")
     user = client.identity.user_id if client.identity else DEMO_USER

@@ -7,6 +7,7 @@
    token printed with a `|` after it, as the tutorial shows it.
 5. A conversation long enough to summarize, every node's tokens with a `[node]` header
    when the node changes, then "what's my name?" answered from the summary.
+6. Tool review in-process, as `lgchat demo` shows it on a server (`review_step`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
-from client.cli.demo import RendererFactory, stream_run
+from client.cli.demo import RendererFactory, review_step, stream_run
 from client.local.runtime import LocalRuntime, thread_config
 from client.local.tokens import (
     StreamFailed,
@@ -86,6 +87,8 @@ async def run_local_demo(
     state = await graph.aget_state(config)
     kept = len(state.values.get("messages", []))
     out.note(f"Thread state: {kept} messages kept; summary: {state.values.get('summary')!r}")
+    agent = await runtime.session("agent", user_id=DEMO_USER, conversation_id=_fresh())
+    ok &= await review_step(agent, make_renderer)
     out.close()
     return ok
 

@@ -175,9 +175,24 @@ def test_demo_walks_through_the_tutorial(server_url: str) -> None:
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     call_args = [match.group(1) for line in lines if (match := CALL_LINE.match(line))]
-    # values mode shows the finished call; messages mode shows its arguments growing.
-    assert call_args == [str(ARGS_PROGRESSION[-1])] + [str(args) for args in ARGS_PROGRESSION]
+    # values mode shows the finished call; messages mode shows its arguments growing;
+    # the review section streams its second call, then the edited call that ran.
+    reviewed = ["{}", "{'a': 4}", "{'a': 4, 'b': 5}", "{'a': 4, 'b': 6}"]
+    assert call_args == [str(ARGS_PROGRESSION[-1])] + [str(a) for a in ARGS_PROGRESSION] + reviewed
     assert lines.count(f"AI: {MULTIPLY_ANSWER}") == 2
+    review = lines.index("=== agent with approve_tools: approve one tool call, edit the other ===")
+    assert lines[review + 1] == "You: 2 + 3 and 4 * 5"
+    resumed = lines.index('session.resume([Approve(), Edit({"a": 4, "b": 6})]):')
+    assert lines[resumed - 2 : resumed] == [
+        'Waiting for approval: add {"a": 2, "b": 3}',
+        'Waiting for approval: multiply {"a": 4, "b": 5}',
+    ]
+    assert lines[resumed + 4 : resumed + 8] == [
+        "Tool Result (add): 5",
+        "Tool Result (multiply): 24",
+        "AI: The result of adding 2 and 3 is 5. The result of multiplying 4 and 6 is 24.",
+        "Finish Reason: stop",
+    ]
     assert "Human: Multiply 2 and 3" in lines
     summary = "The user's name is Lance. Recent requests: "
     assert any(line.startswith(f"[summarize_conversation] Summary: {summary}") for line in lines)

@@ -123,6 +123,8 @@ def test_demo_reproduces_the_tutorial_offline(tmp_path: Path) -> None:
     child.expect(r"\[conversation\] 1 2 3 4 5")
     child.expect(r"\[summarize_conversation\] The user's name is Lance\.")
     child.expect(r"\[conversation\] Your name is Lance\.")
+    child.expect(r'Waiting for approval: multiply \{"a": 4, "b": 5\}')
+    child.expect(r"The result of adding 2 and 3 is 5\. The result of multiplying 4 and 6 is 24\.")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == EXIT_OK

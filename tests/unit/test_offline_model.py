@@ -124,6 +124,26 @@ def test_answer_after_tool_result_and_tool_error() -> None:
 
 def test_arithmetic_without_tools_is_answered_directly() -> None:
     assert plan_reply([HumanMessage("7 * 8")]).text == "The result of multiplying 7 and 8 is 56."
+    assert plan_reply([HumanMessage("2 + 3 and 4 * 5")]).text == (
+        "The result of adding 2 and 3 is 5. The result of multiplying 4 and 5 is 20."
+    )
+
+
+def test_two_expressions_become_two_parallel_calls_streamed_in_turn() -> None:
+    chunks = _stream([HumanMessage("2 + 3 and 4 * 5")])
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    assert [(c["name"], c["args"]) for c in merged.tool_calls] == [
+        ("add", {"a": 2, "b": 3}),
+        ("multiply", {"a": 4, "b": 5}),
+    ]
+    assert len({c["id"] for c in merged.tool_calls}) == 2
+    indexes = [c.tool_call_chunks[0]["index"] for c in chunks if c.tool_call_chunks]
+    assert indexes == [0] * indexes.count(0) + [1] * indexes.count(1)
+    assert indexes.count(0) > 1 and indexes.count(1) > 1
+    # Words around them still ask for one call: "Multiply 2 and 3" is not two.
+    assert len(plan_reply([HumanMessage("Multiply 2 and 3")], TOOL_NAMES).tool_calls) == 1
 
 
 def test_remembers_a_name_from_messages_and_from_the_summary() -> None:
