@@ -51,17 +51,20 @@ async def _last_context(client: ChatClient, thread_id: str, assistant_id: str) -
     """Return the context of the thread's newest run; empty when it cannot be read.
 
     The run-centric API keeps it as `context`; a v3 run's context travels in
-    `configurable`, where the server also copies a run-centric run's, so the fields
-    of the assistant's context schema are picked from there as well.
+    `configurable`, where `langgraph dev` also copies a run-centric run's, so the
+    fields of the assistant's context schema are picked from there as well.
     """
     try:
         with translate_errors(url=client.url, thread_id=thread_id):
             runs = await client.sdk.runs.list(thread_id, limit=1)
     except ChatClientError:
         return {}
-    kwargs = runs[0].get("kwargs") if runs else None
-    if not isinstance(kwargs, Mapping):
+    if not runs:
         return {}
+    # `langgraph dev` keeps a run's arguments under `kwargs`; Aegra at the top level.
+    kwargs = runs[0].get("kwargs")
+    if not isinstance(kwargs, Mapping):
+        kwargs = runs[0]
     schema = client.context_schemas.get(assistant_id) or {}
     fields = schema.get("properties")
     context = kwargs.get("context")
