@@ -11,7 +11,8 @@ It resumes from `Command(resume={"decisions": [...]})`, one decision per call, i
 
 - `{"type": "approve"}` runs the call as the model made it;
 - `{"type": "edit", "edited_action": {"name": "add", "args": {"a": 2, "b": 4}}}` runs it
-  with these arguments (the model's message is updated, so the thread shows what ran);
+  with these arguments (the model's message is replaced by one with the edited calls,
+  id `<id>-edited`, so the thread shows what ran);
 - `{"type": "reject", "message": "why"}` runs nothing and answers the call with an error
   `ToolMessage` (the reason, or a default line), so the model learns why and every call
   keeps its result, as OpenAI requires.
@@ -34,7 +35,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
-from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, RemoveMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, ValidationError
@@ -209,7 +210,11 @@ def review_tools(state: State, config: RunnableConfig) -> Command[Any]:
     assert isinstance(last, AIMessage)  # `pending_calls` found calls on it
     messages: list[Any] = rejected
     if revised != calls:
-        messages = [_with_calls(last, revised), *rejected]
+        # The edited message replaces the model's under a new id: streams report a
+        # message whose id they have seen as nothing new, so the calls that ran would
+        # not be shown, or be shown after their results.
+        edited = _with_calls(last, revised).model_copy(update={"id": f"{last.id}-edited"})
+        messages = [RemoveMessage(id=str(last.id)), edited, *rejected]
     goto: list[Send] | str = [
         Send(TOOLS_NODE, {"__type": "tool_call_with_context", "tool_call": call, "state": state})
         for call in to_run

@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage
 from langgraph_sdk.schema import Assistant, ThreadState
 
 from client.approval import interrupted
-from client.errors import RunFailed
+from client.errors import InvalidInput, RunFailed
 from client.events import (
     Interrupted,
     MessageFinished,
@@ -172,9 +172,17 @@ class Reply:
         return [dict(e.args) for e in self.events if isinstance(e, ToolCallProgress)]
 
     def raise_for_error(self) -> Self:
-        """Return self, or raise `RunFailed` if the run reported an error."""
+        """Return self, or raise what went wrong.
+
+        Raises:
+            RunFailed: The run reported an error.
+            InvalidInput: The graph refused the decisions the run resumed it with (it
+                asks again: the interrupt stays pending).
+        """
         if self.error is not None or self.status == "error":
             raise RunFailed(self.error or "the run ended with an error")
+        if self.interrupt is not None and self.interrupt.error:
+            raise InvalidInput(self.interrupt.error)
         return self
 
 

@@ -154,7 +154,7 @@ def _add_conversation_options(parser: argparse.ArgumentParser) -> None:
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
-        return json_object(text, "the value")
+        return json_object(text)
     except InvalidInput as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

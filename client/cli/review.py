@@ -97,16 +97,21 @@ def ask_decisions(event: Interrupted, ask: Ask) -> list[Decision]:
     return decisions
 
 
-def json_object(text: str, what: str) -> dict[str, Any]:
+def json_object(text: str, what: str | None = None) -> dict[str, Any]:
     """Return `text` parsed as a JSON object.
+
+    Args:
+        text: The JSON.
+        what: What the text is, plural ("the edited args"), to lead the error message.
 
     Raises:
         InvalidInput: It is not JSON, or not an object.
     """
+    lead = f"{what} " if what else ""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"{what} are not JSON: {error}") from None
+        raise InvalidInput(f"{lead}{'are ' if what else ''}not JSON: {error}") from None
     if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a JSON object, got {text.strip()!r}")
+        raise InvalidInput(f"{lead}must be a JSON object, got {text.strip()!r}")
     return value

@@ -8,6 +8,7 @@ as the remote client (through `client.local.adapter`), so the renderers, the CLI
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,16 @@ TOKEN_MODES = DEFAULT_STREAM_MODES
 NODE_MODES: tuple[StreamMode, ...] = ("updates",)
 """Node-level streaming: one whole update per node, no tokens (the cheapest)."""
 RUN_CONTEXT_KEY = "lgchat_run_context"
-"""Checkpoint metadata: the context of the run that wrote the checkpoint."""
+"""Checkpoint metadata: the context of the run that wrote the checkpoint, as JSON."""
+
+
+def _stored_context(stored: object) -> dict[str, Any] | None:
+    """Return the context kept in checkpoint metadata, or None if there is none."""
+    try:
+        context = json.loads(stored) if isinstance(stored, str) else None
+    except ValueError:
+        return None
+    return context if isinstance(context, dict) else None
 
 
 class LocalChatSession:
@@ -167,8 +177,7 @@ class LocalChatSession:
         check_decisions(interrupts[0], decisions)
         value = resume_value(interrupts[0], decisions)
         if context is None:
-            stored = (snapshot.metadata or {}).get(RUN_CONTEXT_KEY)
-            context = stored if isinstance(stored, Mapping) else None
+            context = _stored_context((snapshot.metadata or {}).get(RUN_CONTEXT_KEY))
         run_context = dict(context) if context else None
         async for event in self._run(Command(resume=value), modes, run_context):
             yield event
@@ -181,8 +190,9 @@ class LocalChatSession:
             raise ThreadBusy(self.thread_id)
         self._streaming, self._stop = True, False
         config = self.config
-        # Checkpoint metadata keeps the run's context for a resume by another process.
-        config["metadata"][RUN_CONTEXT_KEY] = context or {}
+        # Checkpoint metadata keeps the run's context for a resume by another process;
+        # as JSON, since LangGraph keeps only scalar metadata values.
+        config["metadata"][RUN_CONTEXT_KEY] = json.dumps(context or {})
         events = astream_events(
             self.graph,
             graph_input,
