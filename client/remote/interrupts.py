@@ -69,6 +69,11 @@ async def _last_context(client: ChatClient, thread_id: str, assistant_id: str) -
     fields = schema.get("properties")
     context = kwargs.get("context")
     found = dict(context) if isinstance(context, Mapping) else {}
+    if isinstance(fields, Mapping):
+        # `langgraph dev` adds keys of its own to a v3 run's context (`thread_id`,
+        # `__event_streaming_v2`); sent back as a run-centric resume's context, they
+        # fail the run (KeyError: 'thread_id'). The schema's fields are the run's.
+        found = {k: v for k, v in found.items() if k in fields}
     config = kwargs.get("config")
     configurable = config.get("configurable") if isinstance(config, Mapping) else None
     if isinstance(fields, Mapping) and isinstance(configurable, Mapping):
