@@ -8,8 +8,9 @@ follows it to its end.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -199,17 +200,19 @@ class RemoteChatSession:
                 context=context,
                 on_run_created=lambda created: self._runs.run_created(run, created),
             )
-            async for event in self._follow(run, parts, modes, wire_modes, input_id):
-                yield event
+            events = self._follow(run, parts, modes, wire_modes, input_id)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    yield event
 
-    def _follow(
+    async def _follow(
         self,
         run: ActiveRun,
         parts: AsyncIterator[StreamPart],
         modes: Sequence[StreamMode],
         wire_modes: Sequence[StreamMode],
         input_id: str,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Follow a run-centric stream, passing on the events `modes` asked for."""
         follow = self._runs.follow(
             run,
@@ -218,7 +221,12 @@ class RemoteChatSession:
             reconcile=bool(_MESSAGE_MODES & set(wire_modes)),
             interrupts_streamed=bool({"values", "updates"} & set(wire_modes)),
         )
-        return (event async for event in follow if asked_for(event, modes, input_id))
+        # Closed here, in turn, when this generator is: left to the garbage collector,
+        # the nested generators' finalizers would race each other.
+        async with contextlib.aclosing(follow):
+            async for event in follow:
+                if asked_for(event, modes, input_id):
+                    yield event
 
     def resume(
         self,
@@ -282,8 +290,10 @@ class RemoteChatSession:
                 context=run_context,
                 on_run_created=lambda created: self._runs.run_created(run, created),
             )
-            async for event in self._follow(run, parts, modes, wire_modes, ""):
-                yield event
+            events = self._follow(run, parts, modes, wire_modes, "")
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    yield event
 
     def join(self, run_id: str) -> AsyncIterator[StreamEvent]:
         """Stream a run of this thread from its first event, whether it is running or over.

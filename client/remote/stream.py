@@ -163,7 +163,7 @@ class RunStreams:
         reconcile: bool = True,
         rejoin: Rejoin | None = None,
         interrupts_streamed: bool = True,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Decode a run's stream to its end, rejoining it whenever it drops early.
 
         The stream is over at an `end` or `error` event, or when it closes and the
