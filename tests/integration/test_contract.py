@@ -119,6 +119,7 @@ async def test_assistants_lists_both_graphs(sdk: LangGraphClient) -> None:
         "summarize_after",
         "keep_last",
         "max_prompt_tokens",
+        "approve_tools",
     }
 
 

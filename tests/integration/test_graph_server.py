@@ -16,7 +16,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from devtools.process import ServerProcess
 from tests.support.servers import Engine
-from tests.unit.test_context import PUBLISHED_CONTEXT_SCHEMA
+from tests.unit.test_context import CONTEXT_SCHEMAS
 from tests.unit.test_graphs import DRAWN_EDGES, reachable_from_start
 
 pytestmark = pytest.mark.server
@@ -64,7 +64,7 @@ async def test_server_publishes_the_context_schema_with_its_bounds(
     sdk: LangGraphClient, graph_id: str
 ) -> None:
     schemas: Any = await sdk.assistants.get_schemas(await _assistant_id(sdk, graph_id))
-    assert schemas["context_schema"] == PUBLISHED_CONTEXT_SCHEMA
+    assert schemas["context_schema"] == CONTEXT_SCHEMAS[graph_id]
 
 
 @pytest.mark.parametrize(

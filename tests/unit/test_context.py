@@ -63,7 +63,8 @@ PUBLISHED_CONTEXT_SCHEMA: dict[str, Any] = {
         },
     },
 }
-"""The context schema both graphs publish, exactly (Studio's form and `lgchat` read it)."""
+"""The context schema the `chatbot` graph publishes, exactly (Studio's form and `lgchat`
+read it); the `agent` graph's adds one field (`AGENT_CONTEXT_SCHEMA`)."""
 
 
 APPROVE_TOOLS_SCHEMA = {
@@ -73,21 +74,22 @@ APPROVE_TOOLS_SCHEMA = {
     "description": "Ask a person to approve, edit or reject each tool call before it runs: "
     "the run stops with an interrupt until it is resumed with one decision per call.",
 }
+AGENT_CONTEXT_SCHEMA: dict[str, Any] = {
+    **PUBLISHED_CONTEXT_SCHEMA,
+    "title": "AgentContext",
+    "description": "The `agent` graph's settings: the shared ones, and the review of tool calls.",
+    "properties": {**PUBLISHED_CONTEXT_SCHEMA["properties"], "approve_tools": APPROVE_TOOLS_SCHEMA},
+}
+"""The `agent` graph's: the shared fields, then `approve_tools`."""
+CONTEXT_SCHEMAS = {"chatbot": PUBLISHED_CONTEXT_SCHEMA, "agent": AGENT_CONTEXT_SCHEMA}
+"""The context schema each graph publishes, by graph id."""
 
 
 def test_graphs_publish_types_bounds_and_no_extra_keys() -> None:
     assert chatbot_module.graph.get_context_jsonschema() == PUBLISHED_CONTEXT_SCHEMA
-    agent_schema = agent_module.graph.get_context_jsonschema()
-    assert agent_schema is not None
-    assert agent_schema.pop("title") == "AgentContext"
-    assert agent_schema.pop("description") == (
-        "The `agent` graph's settings: the shared ones, and the review of tool calls."
-    )
-    assert agent_schema["properties"].pop("approve_tools") == APPROVE_TOOLS_SCHEMA
-    shared = {
-        k: v for k, v in PUBLISHED_CONTEXT_SCHEMA.items() if k not in ("title", "description")
-    }
-    assert agent_schema == shared
+    schema = agent_module.graph.get_context_jsonschema()
+    assert schema == AGENT_CONTEXT_SCHEMA
+    assert schema is not None and list(schema["properties"])[-1] == "approve_tools"
 
 
 @pytest.mark.parametrize(
