@@ -36,7 +36,8 @@ REPL_HELP = """\
 /thread ID    continue thread ID
 /history      show every turn of this thread, and its summary
 /mode [M ...] show or set the stream modes (e.g. /mode messages-tuple updates)
-/review       answer the tool calls this thread waits on (with approve_tools on)
+/approve on   review every tool call before it runs (approve_tools); /approve off
+/review       answer the tool calls this thread waits on
 /quit         leave (Ctrl-D at the prompt does too)
 Ctrl-C while a reply streams cancels that run on the server; at the prompt it clears
 the line, as in a shell."""
@@ -88,6 +89,12 @@ class Repl:
             await self._after("interrupted")  # a thread that waits for a review asks now
         elif command == "/history":
             await self.show_history()
+        elif command == "/approve":
+            if rest.strip() not in ("on", "off"):
+                raise InvalidInput("usage: /approve on|off")
+            on = rest.strip() == "on"
+            self.args.context = {**(self.args.context or {}), "approve_tools": on}
+            self.say(f"Tool calls {'wait for your review' if on else 'run without review'}.")
         elif command == "/review":
             await self._after("interrupted")
             if self.pending is None:

@@ -895,3 +895,24 @@ def test_chat_through_a_real_pipe(tmp_path: Path) -> None:
         "Finish Reason: stop",
         "You: ",  # Ctrl-D (the end of the pipe) at the prompt ends the chat
     )
+
+
+def test_chat_approve_command_turns_the_review_on_and_off(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    typed = ["/approve on", "2 + 3", "a", "/approve off", "2 + 3", "/approve maybe", "/quit"]
+    code, out, err = chat(capsys, monkeypatch, tmp_path, typed, "--user", "ada")
+    assert (code, err) == (EXIT_OK, "Error: usage: /approve on|off\n")
+    transcript = out.splitlines()
+    # The thread is summarized after the second turn: the call id comes from the output.
+    call_id = transcript[5].removeprefix("Tool Call ID: ").split(",")[0]
+    assert transcript[:3] == [*BANNER, "You: /approve on"]
+    assert transcript[3] == "Tool calls wait for your review."
+    reviewed = transcript.index(f"{ASK_ADD}a")
+    assert transcript[4:reviewed] == asked_for_review(call_id)
+    unreviewed = transcript.index("You: /approve off")
+    assert transcript[unreviewed + 1] == "Tool calls run without review."
+    # With the review off, the second turn runs its tool at once: no question.
+    assert sum(line.endswith(QUESTION.strip()) for line in transcript) == 0
+    assert transcript.count("Tool Result (add): 5") == 2
+    assert transcript[-2:] == ["You: /approve maybe", "You: /quit"]
