@@ -13,11 +13,8 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from langchain_core.messages import BaseMessage
-from langgraph_sdk import errors as sdk_errors
 from langgraph_sdk.schema import (
-    CancelAction,
     DisconnectMode,
     MultitaskStrategy,
     StreamMode,
@@ -30,13 +27,13 @@ from client.errors import (
     InvalidInput,
     NotFound,
     NothingToResume,
-    ThreadBusy,
     translate_errors,
 )
 from client.events import StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
 from client.remote.interrupts import pending_review
-from client.remote.resume import REPLAY_ALL, RUNNING_STATUSES
+from client.remote.multitask import make_way
+from client.remote.resume import REPLAY_ALL
 from client.remote.stream import ActiveRun, RunStreams, asked_for, replayable_modes
 from client.remote.thread_runs import ThreadRuns
 from client.threads import (
@@ -174,7 +171,7 @@ class RemoteChatSession:
         with self._runs.claim(ActiveRun(thread_id=self.thread_id or ""), self.thread_id) as run:
             created = await self._ensure_thread()
             thread_id = run.thread_id = created.thread_id if created else self._thread_id or ""
-            await self._make_way(thread_id, created)
+            await make_way(self.client, thread_id, created, self.multitask_strategy)
             # The input gets its id here, so the decoder can tell it from earlier turns
             # in the run's first state (`values` mode).
             input_id = str(uuid.uuid4())
@@ -349,61 +346,6 @@ class RemoteChatSession:
         created = await self.client.create_thread(self.key, graph_id=self.assistant.graph_id)
         self._thread_id, self._thread_ready = created.thread_id, True
         return created
-
-    async def _make_way(self, thread_id: str, created: ThreadInfo | None) -> None:
-        """Apply the multitask strategy to a run already active on the thread.
-
-        Aegra accepts `multitask_strategy` and ignores it: a second run on a busy
-        thread runs at once, and its turn ends up only in a forked history branch. So
-        the session applies the strategy itself before it creates its run: `reject`
-        raises `ThreadBusy`, `enqueue` waits for the active runs to end, `interrupt`
-        and `rollback` cancel them with that action and wait. On a server that keeps
-        the strategy (`langgraph dev`), the outcome is the same. The thread's status
-        (known already for a thread just made or found) is the cheap first look; it
-        lags behind the run's (a run that just ended may leave it `busy` for a few
-        milliseconds), so only a `busy` thread's pending or running runs count. Two
-        clients that look at the same moment can still both start a run on Aegra;
-        `langgraph dev` settles that itself.
-
-        Raises:
-            ThreadBusy: The strategy is `reject` and a run is active.
-            InvalidInput: The server cannot cancel the active run with the strategy's
-                action (Aegra has no `rollback`); nothing was changed.
-        """
-        sdk = self.client.sdk
-        with translate_errors(url=self.client.url, thread_id=thread_id):
-            if created is None:
-                busy = (await sdk.threads.get(thread_id)).get("status") == "busy"
-            else:
-                busy = created.status == "busy"
-            if not busy:
-                return
-            active = [
-                run["run_id"]
-                for status in RUNNING_STATUSES
-                for run in await sdk.runs.list(thread_id, status=status)
-            ]
-            if active and self.multitask_strategy == "reject":
-                raise ThreadBusy(thread_id)
-            for run_id in active:
-                if self.multitask_strategy == "enqueue":
-                    await sdk.runs.join(thread_id, run_id)
-                else:
-                    action: CancelAction = (
-                        "rollback" if self.multitask_strategy == "rollback" else "interrupt"
-                    )
-                    try:
-                        await sdk.runs.cancel(thread_id, run_id, wait=True, action=action)
-                    except sdk_errors.NotFoundError:
-                        pass  # it just ended
-                    except httpx.HTTPStatusError as error:
-                        if error.response.status_code != 422:
-                            raise
-                        # Aegra 0.11 cancels with `cancel` or `interrupt` only.
-                        raise InvalidInput(
-                            f"this server cannot {action} the active run of thread "
-                            f"{thread_id}; use another multitask strategy"
-                        ) from error
 
     def new_thread(self) -> None:
         """Start a new conversation; its thread is created on the next send.
