@@ -18,7 +18,6 @@ from langgraph_sdk.schema import (
     DisconnectMode,
     MultitaskStrategy,
     StreamMode,
-    StreamPart,
 )
 
 from client.approval import Decision, check_decisions, resume_value
@@ -185,32 +184,40 @@ class RemoteChatSession:
                 async for event in v3:
                     yield event
                 return
-            wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
-            parts = self.client.sdk.runs.stream(
-                thread_id,
-                self.assistant.assistant_id,
-                input=run_input,
-                stream_mode=list(wire_modes),
-                stream_resumable=self.resumable,
-                on_disconnect=self.on_disconnect,
-                multitask_strategy=self.multitask_strategy,
-                context=context,
-                on_run_created=lambda created: self._runs.run_created(run, created),
-            )
-            events = self._follow(run, parts, modes, wire_modes, input_id)
+            events = self._run_centric(run, modes, context, input_id, input=run_input)
             async with contextlib.aclosing(events):
                 async for event in events:
                     yield event
 
-    async def _follow(
+    async def _run_centric(
         self,
         run: ActiveRun,
-        parts: AsyncIterator[StreamPart],
         modes: Sequence[StreamMode],
-        wire_modes: Sequence[StreamMode],
+        context: Mapping[str, Any] | None,
         input_id: str,
+        **start: Any,
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Follow a run-centric stream, passing on the events `modes` asked for."""
+        """Create a run-centric run and follow it, passing on the events `modes` asked for.
+
+        Args:
+            run: The session's active run.
+            modes: The stream modes asked for.
+            context: The run's context.
+            input_id: The id of the message the input adds; empty for a resume.
+            **start: `input=` or `command=`, as `runs.stream` takes them.
+        """
+        wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
+        parts = self.client.sdk.runs.stream(
+            run.thread_id,
+            self.assistant.assistant_id,
+            stream_mode=list(wire_modes),
+            stream_resumable=self.resumable,
+            on_disconnect=self.on_disconnect,
+            multitask_strategy=self.multitask_strategy,
+            context=dict(context) if context else None,
+            on_run_created=lambda created: self._runs.run_created(run, created),
+            **start,
+        )
         follow = self._runs.follow(
             run,
             parts,
@@ -275,19 +282,7 @@ class RemoteChatSession:
                 async for event in v3:
                     yield event
                 return
-            wire_modes = replayable_modes(modes) if self.resumable else tuple(modes)
-            parts = self.client.sdk.runs.stream(
-                thread_id,
-                self.assistant.assistant_id,
-                command={"resume": value},
-                stream_mode=list(wire_modes),
-                stream_resumable=self.resumable,
-                on_disconnect=self.on_disconnect,
-                multitask_strategy="reject",
-                context=run_context,
-                on_run_created=lambda created: self._runs.run_created(run, created),
-            )
-            events = self._follow(run, parts, modes, wire_modes, "")
+            events = self._run_centric(run, modes, run_context, "", command={"resume": value})
             async with contextlib.aclosing(events):
                 async for event in events:
                     yield event
