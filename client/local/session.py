@@ -137,16 +137,10 @@ class LocalChatSession:
         context = validate_context(context, self.graph.get_context_jsonschema())
         if self._streaming:
             raise ThreadBusy(self.thread_id)
-        return self._stream(text, modes, dict(context) if context else None)
-
-    async def _stream(
-        self, text: str, modes: Sequence[str], context: dict[str, Any] | None
-    ) -> AsyncGenerator[StreamEvent, None]:
         # An id of our own lets the decoder tell this input from the thread's earlier
         # messages in the run's first state (`values` mode).
         message = {"role": "user", "content": text, "id": str(uuid.uuid4())}
-        async for event in self._run({"messages": [message]}, modes, context):
-            yield event
+        return self._run({"messages": [message]}, modes, dict(context) if context else None)
 
     def resume(
         self,
@@ -179,8 +173,11 @@ class LocalChatSession:
         if context is None:
             context = _stored_context((snapshot.metadata or {}).get(RUN_CONTEXT_KEY))
         run_context = dict(context) if context else None
-        async for event in self._run(Command(resume=value), modes, run_context):
-            yield event
+        # Closed with this generator, not left to the garbage collector, which may
+        # come late: the session is busy until it is closed.
+        async with contextlib.aclosing(self._run(Command(resume=value), modes, run_context)) as run:
+            async for event in run:
+                yield event
 
     async def _run(
         self, graph_input: Any, modes: Sequence[str], context: dict[str, Any] | None

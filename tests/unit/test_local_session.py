@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -79,13 +80,23 @@ async def test_node_vs_token_switch() -> None:
         assert tokens.text == nodes.text == "1 2 3"
 
 
+SETTLE_SECONDS = 5.0
+
+
 async def settle(done: Callable[[], bool]) -> None:
-    """Let the event loop run the finalizers of dropped generators until `done()`."""
+    """Let the event loop run the finalizers of dropped generators until `done()`.
+
+    Bounded by time, not by loop turns: closing a run waits for SQLite, whose calls
+    run in a worker thread, so the number of turns it takes depends on the machine.
+    """
     current = asyncio.current_task()
-    for attempt in range(500):
+    deadline = time.monotonic() + SETTLE_SECONDS
+    attempt = 0
+    while time.monotonic() < deadline:
         if attempt % 25 == 0:
             gc.collect()  # a dropped generator in a reference cycle is found here
-        await asyncio.sleep(0)
+        attempt += 1
+        await asyncio.sleep(0.001)
         if done() and not [t for t in asyncio.all_tasks() if t is not current]:
             return
 
