@@ -68,7 +68,7 @@ from client.events import (
 )
 from client.messages import message_from_dict
 
-__all__ = ["PartInput", "StreamDecoder", "run_error", "tool_result_id"]
+__all__ = ["PartInput", "StreamDecoder", "reports_interrupts", "run_error", "tool_result_id"]
 
 PartInput: TypeAlias = StreamPart | tuple[str, Any] | tuple[str, Any, str | None]
 """What `StreamDecoder.feed` accepts: an SDK `StreamPart`, or `(event, data[, id])`."""
@@ -84,8 +84,18 @@ _MAX_ERROR_CHARS = 300
 _PARTIAL, _TUPLE, _EVENTS, _WHOLE = "messages/partial", "messages", "events", "whole"
 INTERRUPT_KEY = "__interrupt__"
 """Where `values` and `updates` modes report the interrupts the run stopped at."""
+_INTERRUPT_MODES = frozenset({"values", "updates"})
 # The tag that keeps a model call's tokens out of `messages` streams.
 _NOSTREAM = "nostream"
+
+
+def reports_interrupts(modes: Iterable[str]) -> bool:
+    """Tell whether a run streamed in `modes` reports the interrupt it stops at.
+
+    Only `values` and `updates` carry `__interrupt__`; after a run in other modes,
+    the thread's state is where to look.
+    """
+    return not _INTERRUPT_MODES.isdisjoint(modes)
 
 
 def tool_result_id(call_id: str) -> str:

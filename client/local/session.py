@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 from langgraph_sdk.schema import StreamMode
 
-from client.approval import Decision, check_decisions, resume_value
+from client.approval import Decision, check_decisions, interrupted, resume_value
 from client.context_schema import validate_context
+from client.decode import reports_interrupts
 from client.errors import NothingToResume, ThreadBusy, ThreadNotFound
 from client.events import Interrupted, RunEnded, StreamEvent
 from client.inputs import DEFAULT_STREAM_MODES, parse_stream_modes, validate_message
@@ -38,7 +39,6 @@ from client.values import (
     Reply,
     ThreadSnapshot,
     collect_reply,
-    pending_interrupts,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ NODE_MODES: tuple[StreamMode, ...] = ("updates",)
 """Node-level streaming: one whole update per node, no tokens (the cheapest)."""
 RUN_CONTEXT_KEY = "lgchat_run_context"
 """Checkpoint metadata: the context of the run that wrote the checkpoint, as JSON."""
+
+
+def _interrupts_of(snapshot: StateSnapshot) -> tuple[Interrupted, ...]:
+    """Return what a local thread waits for: its snapshot's pending interrupts."""
+    return tuple(interrupted(item) for item in snapshot.interrupts)
 
 
 def _stored_context(stored: object) -> dict[str, Any] | None:
@@ -165,7 +170,7 @@ class LocalChatSession:
         self, decisions: list[Decision], modes: Sequence[str], context: Mapping[str, Any] | None
     ) -> AsyncGenerator[StreamEvent, None]:
         snapshot = await self.graph.aget_state(self.config)
-        interrupts = pending_interrupts({"interrupts": snapshot.interrupts})
+        interrupts = _interrupts_of(snapshot)
         if not interrupts:
             raise NothingToResume(self.thread_id)
         check_decisions(interrupts[0], decisions)
@@ -200,15 +205,13 @@ class LocalChatSession:
             # A chat shows the same messages in every mode (see `ChatSession`).
             skip_nostream=True,
         )
-        interrupted = False
+        # In other modes the stream does not show where the run stopped: the state does.
+        look = not reports_interrupts(modes)
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
-                    if isinstance(event, Interrupted):
-                        interrupted = True
-                    elif isinstance(event, RunEnded) and event.status == "success":
-                        # `messages` and `custom` modes do not report interrupts.
-                        pending = () if interrupted else await self._interrupts()
+                    if look and isinstance(event, RunEnded) and event.status == "success":
+                        pending = _interrupts_of(await self.graph.aget_state(self.config))
                         for found in pending:
                             yield found
                         if pending:
@@ -216,10 +219,6 @@ class LocalChatSession:
                     yield event
         finally:
             self._streaming = False
-
-    async def _interrupts(self) -> tuple[Interrupted, ...]:
-        snapshot = await self.graph.aget_state(self.config)
-        return pending_interrupts({"interrupts": snapshot.interrupts})
 
     async def reply(
         self,
@@ -281,7 +280,7 @@ class LocalChatSession:
             list(values.get("messages") or []),
             str(values.get("summary") or ""),
             tuple(snapshot.next),
-            pending_interrupts({"interrupts": snapshot.interrupts}),
+            _interrupts_of(snapshot),
         )
 
     async def history(self) -> list[BaseMessage]:

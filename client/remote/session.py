@@ -22,6 +22,7 @@ from langgraph_sdk.schema import (
 
 from client.approval import Decision, check_decisions, resume_value
 from client.context_schema import validate_context
+from client.decode import reports_interrupts
 from client.errors import (
     InvalidInput,
     NotFound,
@@ -223,7 +224,7 @@ class RemoteChatSession:
             parts,
             input_ids=(input_id,) if input_id else (),
             reconcile=bool(_MESSAGE_MODES & set(wire_modes)),
-            interrupts_streamed=bool({"values", "updates"} & set(wire_modes)),
+            interrupts_streamed=reports_interrupts(wire_modes),
         )
         # Closed here, in turn, when this generator is: left to the garbage collector,
         # the nested generators' finalizers would race each other.
