@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.errors import InvalidInput
-from client.events import ActionRequest, Interrupted, Namespace
+from client.events import DECISION_TYPES, ActionRequest, Interrupted, Namespace
 
 __all__ = [
     "Approve",
@@ -72,8 +72,6 @@ Decision = Approve | Edit | Reject
 """One answer to one reviewed tool call."""
 
 _NAMES = {Approve: "approve", Edit: "edit", Reject: "reject"}
-DECISION_TYPES = tuple(_NAMES.values())
-"""What a request allows when its review config does not say."""
 
 
 def interrupted(raw: Any, namespace: Namespace = ()) -> Interrupted:

@@ -115,6 +115,10 @@ class CustomEvent:
     kind: Literal["custom"] = "custom"
 
 
+DECISION_TYPES: tuple[str, ...] = ("approve", "edit", "reject")
+"""Every decision a reviewer can make; what a request allows unless it says otherwise."""
+
+
 @dataclass(frozen=True, slots=True)
 class ActionRequest:
     """One tool call waiting for a person's decision (`action_requests` of an interrupt)."""
@@ -122,7 +126,7 @@ class ActionRequest:
     name: str
     args: dict[str, Any]
     description: str | None = None
-    allowed_decisions: tuple[str, ...] = ("approve", "edit", "reject")
+    allowed_decisions: tuple[str, ...] = DECISION_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class Repl:
                 raise InvalidInput("usage: /thread ID")
             info = await self.session.switch_thread(rest.strip())
             self.say(f"Continuing thread {info.thread_id} ({info.message_count} messages).")
-            await self._after("interrupted")  # a thread that waits for a review asks now
+            await self._load_pending()  # a thread that waits for a review asks now
         elif command == "/history":
             await self.show_history()
         elif command == "/approve":
@@ -96,7 +96,7 @@ class Repl:
             self.args.context = {**(self.args.context or {}), "approve_tools": on}
             self.say(f"Tool calls {'wait for your review' if on else 'run without review'}.")
         elif command == "/review":
-            await self._after("interrupted")
+            await self._load_pending()
             if self.pending is None:
                 self.say("Nothing waits for review on this thread.")
         elif command == "/mode":
@@ -117,8 +117,11 @@ class Repl:
 
     async def _after(self, status: RunStatus) -> None:
         """Note the review a run stopped at, so the prompt asks for it next."""
-        if status != "interrupted":
-            return
+        if status == "interrupted":
+            await self._load_pending()
+
+    async def _load_pending(self) -> None:
+        """Note the review the thread waits on, if any, so the prompt asks for it next."""
         state = await self.session.state()
         self.pending = state.interrupts[0] if state and state.interrupts else None
         if self.pending is not None and self.pending.error:
