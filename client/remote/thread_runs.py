@@ -77,8 +77,9 @@ class ThreadRuns:
                 newest = await self.client.sdk.runs.list(run.thread_id, limit=1)
             if not newest:
                 raise NothingToResume(run.thread_id)
-            source.attach(str(newest[0]["run_id"]))
-            async for event in self._follow(run, source, str(newest[0]["run_id"]), modes, ""):
+            run_id = str(newest[0]["run_id"])
+            source.attach(run_id)
+            async for event in self._follow(run, source, run_id, modes, ""):
                 yield event
         finally:
             await source.aclose()

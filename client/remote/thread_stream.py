@@ -120,22 +120,14 @@ class ThreadRunSource:
             ProtocolUnsupported: The server has no v3 endpoints, or not this transport.
             InvalidInput: The server refused the input or the assistant.
         """
-        handle = await self._subscribe()
-        try:
-            run_id = await self._start(assistant_id, run_input, config)
-        except BaseException:
-            await handle.close()
-            raise
-        self._opened_early = handle
-        self.attach(run_id)
-        return run_id
-
-    async def _start(self, assistant_id: str, run_input: Any, config: Mapping[str, Any]) -> str:
         params = {"assistant_id": assistant_id, "input": run_input, "config": dict(config)}
-        result = await self._command("run.start", params)
-        run_id = result.get("run_id")
+        run_id = (await self._subscribed_command("run.start", params)).get("run_id")
         if not run_id:
+            handle, self._opened_early = self._opened_early, None
+            if handle is not None:
+                await handle.close()
             raise ProtocolUnsupported(self._url, "v3")
+        self.attach(str(run_id))
         return str(run_id)
 
     async def respond(
@@ -150,19 +142,29 @@ class ThreadRunSource:
             NothingToResume: The interrupt is no longer pending (already answered).
             ProtocolUnsupported: The server has no v3 endpoints, or not this transport.
         """
-        handle = await self._subscribe()
         params = {
             "interrupt_id": interrupt.interrupt_id,
             "namespace": list(interrupt.namespace),
             "response": response,
             "config": dict(config),
         }
+        await self._subscribed_command("input.respond", params)
+
+    async def _subscribed_command(
+        self, method: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """Open the event stream, then send a command that starts a run; keep the stream.
+
+        `parts` reads the stream opened here first; a refused command closes it.
+        """
+        handle = await self._subscribe()
         try:
-            await self._command("input.respond", params)
+            result = await self._command(method, params)
         except BaseException:
             await handle.close()
             raise
         self._opened_early = handle
+        return result
 
     async def _command(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
         """Send one command; return its result, or raise its error, typed."""
