@@ -78,6 +78,7 @@ __all__ = [
     "offline_responder",
     "reply_from_message",
     "sequence_error",
+    "server_env",
     "split_arguments",
     "split_text",
 ]
@@ -423,6 +424,25 @@ def _offline_model() -> BaseChatModel:
 
 offline_responder: Responder = model_responder(_offline_model)
 """Default fallback: answers like the project's ``agent.offline.OfflineChatModel``."""
+
+
+def server_env(base_url: str, *, model: str = "openai:gpt-4o") -> dict[str, str]:
+    """Return the environment that points a served project's graphs at a fake OpenAI.
+
+    Args:
+        base_url: :attr:`FakeOpenAI.base_url`.
+        model: The ``MODEL`` spec the graphs load.
+
+    Returns:
+        ``OPENAI_BASE_URL``, a dummy ``OPENAI_API_KEY``, ``MODEL``, and an unpaced
+        offline model (for graphs asked for it explicitly).
+    """
+    return {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": "test",
+        "MODEL": model,
+        "OFFLINE_MODEL_DELAY": "0",
+    }
 
 
 # --------------------------------------------------------------------------

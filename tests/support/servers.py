@@ -20,7 +20,7 @@ import pytest
 
 from devtools.aegra import SMALL_POOLS, AegraDeployment, AegraServer
 from devtools.devserver import DevServer
-from devtools.fake_openai import FakeOpenAI
+from devtools.fake_openai import FakeOpenAI, server_env
 from devtools.process import ServerProcess
 from security.tokens import mint_dev_token
 
@@ -97,19 +97,8 @@ def aegra_servers(env: Mapping[str, str], count: int = 1) -> Iterator[list[Aegra
         yield [deployment.add() for _ in range(count)]
 
 
-def dev_server_env(openai_base_url: str, *, model: str = "openai:gpt-4o") -> dict[str, str]:
-    """Return the environment that points the served graphs at a fake OpenAI.
-
-    Args:
-        openai_base_url: :attr:`FakeOpenAI.base_url`.
-        model: The ``MODEL`` spec the graphs load.
-    """
-    return {
-        "OPENAI_BASE_URL": openai_base_url,
-        "OPENAI_API_KEY": "test",
-        "MODEL": model,
-        "OFFLINE_MODEL_DELAY": "0",
-    }
+dev_server_env = server_env
+"""The environment that points the served graphs at a fake OpenAI (`server_env`)."""
 
 
 @pytest.fixture(scope="session")
