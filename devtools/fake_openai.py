@@ -879,6 +879,12 @@ class FakeOpenAI:
                 logger.exception("fake OpenAI responder failed")
                 message = f"fake OpenAI responder failed: {exc!r}"
                 return _fault_response(ServerError(message=message))
+            # A responder's reply carries its fault like a scripted one (an injected
+            # mid-stream fault still wins).
+            fault = fault if fault is not None else reply.fault
+            if isinstance(fault, RateLimit | ServerError | BadRequest):
+                _log(chat, f"fault {fault}")
+                return _fault_response(fault)
         _log(chat, _describe(reply, fault))
         assert self._stopping is not None  # Set before the server accepts requests.
         return _CompletionResponse(_Completion.build(reply, chat), fault, self._stopping)

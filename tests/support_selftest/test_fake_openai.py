@@ -31,6 +31,7 @@ from pydantic import Field
 from devtools.fake_openai import (
     ORPHAN_TOOL_MESSAGE,
     UNANSWERED_TOOL_CALLS,
+    BadRequest,
     CutConnection,
     FakeOpenAI,
     MalformedChunk,
@@ -575,6 +576,16 @@ def test_responder_failure_becomes_a_server_error() -> None:
     with FakeOpenAI(responder=broken) as fake, pytest.raises(openai.InternalServerError) as caught:
         chat_model(fake).invoke("hi")
     assert "no rule" in str(caught.value)
+
+
+def test_a_responders_reply_carries_its_fault() -> None:
+    """A fault on a responder's reply is served like a scripted reply's: it was ignored."""
+    with FakeOpenAI(responder=lambda request: Reply("never", fault=BadRequest("refused"))) as fake:
+        with pytest.raises(openai.BadRequestError, match="refused"):
+            chat_model(fake).invoke("hi")
+        fake.responder = lambda request: Reply(fault=ServerError(message="down"))
+        with pytest.raises(openai.InternalServerError, match="down"):
+            chat_model(fake).invoke("hi")
 
 
 async def test_concurrent_streams(fake: FakeOpenAI) -> None:
