@@ -21,10 +21,15 @@ PYTHON_AEGRA ?= $(shell for p in python3.12 python3.13 python3.14 \
 	$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 SERVE_PORT ?= 2026
+# `make web`: the browser page (web/, built with Node.js 20+) on this port, or a free one
+# when it is taken; a WEB_PORT you set is used as given, or refused when taken.
+WEB_PORT ?= 5173
+WEB_STAMP := web/node_modules/.package-lock.json
 
 export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 
-.PHONY: help install install-aegra dev demo chat serve serve-ha test test-prod lint format bench dockerfile clean
+.PHONY: help install install-aegra dev demo chat web web-node test-web serve serve-ha test test-prod lint format bench \
+	dockerfile clean
 
 help:
 	@echo "make demo   start langgraph dev with the offline model and a one-off auth secret,"
@@ -33,9 +38,12 @@ help:
 	@echo "make chat   start langgraph dev (offline model), chat in the terminal, stop on exit"
 	@echo "            (ASSISTANT=chatbot for the other graph)"
 	@echo "make dev    serve both graphs with hot reload on port $(PORT) (or a free one)"
+	@echo "make web    build the browser page (needs Node.js 20+) and serve it on port $(WEB_PORT)"
+	@echo "            (or a free one), with langgraph dev (offline model, auth on) behind it"
 	@echo "make serve  serve on Aegra over local Postgres, port $(SERVE_PORT) (needs Python 3.12+)"
 	@echo "make serve-ha  two Aegra instances sharing Postgres and Redis"
 	@echo "make test-prod  the real-server suites on Aegra over Postgres + Redis"
+	@echo "make test-web   the page's checks and its browser suite (needs Node.js 20+ and Chromium)"
 	@echo "make bench  run the benchmarks (Aegra's need Python 3.12+, Postgres, Redis); writes bench/results/"
 	@echo "make lint   ruff and mypy"
 
@@ -71,6 +79,31 @@ demo: $(STAMP)
 
 chat: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
+
+# Node.js 20+ and npm, or one line saying which target needs them (and what does not).
+NODE_GOAL = make $(or $(firstword $(filter web test-web,$(MAKECMDGOALS))),web)
+web-node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		echo "error: $(NODE_GOAL) needs Node.js 20+ and npm (https://nodejs.org); make demo and make test need only Python" >&2; exit 1; }
+	@version=$$(node --version 2>/dev/null); major=$${version#v}; major=$${major%%.*}; \
+		[[ "$$major" =~ ^[0-9]+$$ ]] && (( major >= 20 )) || { echo "error: $(NODE_GOAL) needs Node.js 20+, found $${version:-no version}" >&2; exit 1; }
+
+# npm ci again only when package-lock.json changed (npm writes the stamp; touch dates it).
+$(WEB_STAMP): web/package-lock.json | web-node
+	cd web && npm ci --no-audit --no-fund
+	@touch $(WEB_STAMP)
+
+web: web-node $(STAMP) $(WEB_STAMP)
+	cd web && npm run build
+	@exec $(BIN)/python -m devtools.web $(if $(filter file,$(origin WEB_PORT)),--prefer-port,--port) $(WEB_PORT)
+
+# The page's checks, then its browser suite: Playwright drives Debian's Chromium (never a
+# downloaded one) against langgraph dev and the scripted model.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+test-web: web-node $(STAMP) $(WEB_STAMP)
+	@test -x "$(CHROMIUM_PATH)" || { echo "error: make test-web needs Chromium at $(CHROMIUM_PATH): apt-get install -y chromium, or set CHROMIUM_PATH" >&2; exit 1; }
+	cd web && npm run typecheck && npm run lint && npm test && npm run build && npm run e2e
 
 # The LangGraph Server image's Dockerfile, with the project's folder in the image named
 # after the project rather than after this checkout's folder.
