@@ -72,9 +72,10 @@ export function describeError(error: unknown, apiUrl: string): string {
   if (error instanceof Error) {
     if (error.name === "AbortError") return "Stopped.";
     const message = firstLine(error.message) || error.name;
-    // StreamError carries the run's own error class as its name.
-    const kind = error.name && error.name !== "Error" ? `${error.name}: ` : "";
-    return `The run failed: ${kind}${message}`;
+    // StreamError carries the run's own error class as its name; Aegra's message
+    // names it already.
+    const named = !error.name || error.name === "Error" || message.startsWith(error.name);
+    return `The run failed: ${named ? "" : `${error.name}: `}${message}`;
   }
   if (typeof error === "string" && error.trim()) return firstLine(error);
   return "Something went wrong, and the server did not say what.";

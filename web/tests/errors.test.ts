@@ -54,6 +54,9 @@ describe("describeError", () => {
       describeError(new StreamError("BadRequestError", "Error code: 400 - refused\nTraceback (most recent call last):"), API),
     ).toBe("The run failed: BadRequestError: Error code: 400 - refused");
     expect(describeError(new Error("boom"), API)).toBe("The run failed: boom");
+    expect(
+      describeError(new StreamError("OpenAIInvalidRequestError", "OpenAIInvalidRequestError: execution failed"), API),
+    ).toBe("The run failed: OpenAIInvalidRequestError: execution failed");
   });
 
   it("never shows an empty line", () => {
