@@ -28,7 +28,7 @@ WEB_STAMP := web/node_modules/.package-lock.json
 
 export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 
-.PHONY: help install install-aegra dev demo chat web web-node test-web serve serve-ha test test-prod lint format bench \
+.PHONY: help install install-aegra dev demo chat web web-node test-web test-web-prod serve serve-ha test test-prod lint format bench \
 	dockerfile clean
 
 help:
@@ -44,6 +44,7 @@ help:
 	@echo "make serve-ha  two Aegra instances sharing Postgres and Redis"
 	@echo "make test-prod  the real-server suites on Aegra over Postgres + Redis"
 	@echo "make test-web   the page's checks and its browser suite (needs Node.js 20+ and Chromium)"
+	@echo "make test-web-prod  the browser suite with Aegra behind the page"
 	@echo "make bench  run the benchmarks (Aegra's need Python 3.12+, Postgres, Redis); writes bench/results/"
 	@echo "make lint   ruff and mypy"
 
@@ -81,7 +82,7 @@ chat: $(STAMP)
 	@exec $(BIN)/python -m devtools.devserver run -- $(BIN)/lgchat chat --assistant $(ASSISTANT)
 
 # Node.js 20+ and npm, or one line saying which target needs them (and what does not).
-NODE_GOAL = make $(or $(firstword $(filter web test-web,$(MAKECMDGOALS))),web)
+NODE_GOAL = make $(or $(firstword $(filter web test-web test-web-prod,$(MAKECMDGOALS))),web)
 web-node:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 		echo "error: $(NODE_GOAL) needs Node.js 20+ and npm (https://nodejs.org); make demo and make test need only Python" >&2; exit 1; }
@@ -104,6 +105,12 @@ export CHROMIUM_PATH
 test-web: web-node $(STAMP) $(WEB_STAMP)
 	@test -x "$(CHROMIUM_PATH)" || { echo "error: make test-web needs Chromium at $(CHROMIUM_PATH): apt-get install -y chromium, or set CHROMIUM_PATH" >&2; exit 1; }
 	cd web && npm run typecheck && npm run lint && npm test && npm run build && npm run e2e
+
+# The browser suite again with Aegra behind the page (needs what test-prod needs, too).
+test-web-prod: web-node $(STAMP) $(AEGRA_STAMP) $(WEB_STAMP)
+	@test -x "$(CHROMIUM_PATH)" || { echo "error: make test-web-prod needs Chromium at $(CHROMIUM_PATH): apt-get install -y chromium, or set CHROMIUM_PATH" >&2; exit 1; }
+	@$(BIN)/python -m devtools.serve --check
+	cd web && npm run build && WEB_ENGINE=aegra npm run e2e
 
 # The LangGraph Server image's Dockerfile, with the project's folder in the image named
 # after the project rather than after this checkout's folder.

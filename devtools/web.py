@@ -1,9 +1,11 @@
 """Serve the browser page with a `langgraph dev` behind it: `make web` and the browser tests.
 
     python -m devtools.web [--port P | --prefer-port P] [--dist web/dist]
-                           [--scripted] [--delay SECONDS] [--ready-file FILE]
+                           [--engine dev|aegra] [--scripted] [--delay SECONDS]
+                           [--ready-file FILE]
 
-Starts `langgraph dev` on a free loopback port with auth on (the configured auth, else
+Starts `langgraph dev` (or, with ``--engine aegra``, one Aegra instance on a fresh
+Postgres database, dropped on exit) on a free loopback port with auth on (the configured auth, else
 a one-off ``AUTH_JWT_SECRET``), then serves the built page (`devtools.web_page`) on
 ``127.0.0.1:P`` with ``/config.json`` and, when the server verifies HS256 tokens, the
 DEVELOPMENT ONLY ``POST /dev-token`` that signs a token for any user. The model is the
@@ -33,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devtools.aegra import AegraDeployment, aegra_executable
 from devtools.devserver import DevServer, DevServerError, dev_auth_env, env_file_values
 from devtools.fake_openai import (
     BadRequest,
@@ -43,6 +46,8 @@ from devtools.fake_openai import (
     offline_responder,
     server_env,
 )
+from devtools.postgres import PostgresUnavailable
+from devtools.process import ServerProcess
 from devtools.web_page import ApiAccess, PageServer
 from security.settings import AuthSettings
 
@@ -141,6 +146,26 @@ def one_line_error(message: str) -> str:
     return f"{reason}: {last}" if last else reason
 
 
+def start_engine(
+    stack: contextlib.ExitStack, engine: str, env: dict[str, str], *, load_env_file: bool
+) -> ServerProcess:
+    """Start the deployment on ``engine``; ``stack`` stops it (and drops Aegra's database).
+
+    Raises:
+        LaunchError: Aegra's environment or Postgres is missing.
+    """
+    if engine == "dev":
+        config = PROJECT / "langgraph.json"
+        return stack.enter_context(DevServer(config, env=env, load_env_file=load_env_file))
+    if not aegra_executable().exists():
+        raise LaunchError("Aegra is not installed: run 'make install-aegra' (needs Python 3.12+)")
+    try:
+        deployment = stack.enter_context(AegraDeployment(env=env, redis=False, prefix="web"))
+    except PostgresUnavailable as error:
+        raise LaunchError(f"Aegra needs Postgres: {error}") from None
+    return deployment.add()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -175,14 +200,10 @@ def launch(args: argparse.Namespace) -> int:
             # The server loads the .env over its environment.
             configured = env_file_values(env_file).get("MODEL") if load_env_file else None
             model = f"{configured} (MODEL in .env)" if configured else "offline"
-        dev = stack.enter_context(
-            DevServer(
-                PROJECT / "langgraph.json", env={**env, **auth_env}, load_env_file=load_env_file
-            )
-        )
+        dev = start_engine(stack, args.engine, {**env, **auth_env}, load_env_file=load_env_file)
         stack.enter_context(page.start(ApiAccess(dev.url, auth.mode, secret)))
         print(page.url, flush=True)
-        print(f"langgraph dev is up at {dev.url} (model: {model}); Ctrl-C stops", file=sys.stderr)
+        print(f"{dev.name} is up at {dev.url} (model: {model}); Ctrl-C stops", file=sys.stderr)
         which = "a one-off" if "AUTH_JWT_SECRET" in auth_env else "the configured"
         print(
             f"DEVELOPMENT ONLY: POST {page.url}dev-token signs a token for any user with "
@@ -213,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     ports.add_argument("--port", type=int, help="the page's port; refused if taken")
     ports.add_argument("--prefer-port", type=int, help="the page's port, or a free one if taken")
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help="the built page's folder")
+    parser.add_argument(
+        "--engine", choices=("dev", "aegra"), default="dev", help="the server behind the page"
+    )
     parser.add_argument("--scripted", action="store_true", help="a scripted fake OpenAI")
     parser.add_argument("--delay", type=float, default=0.02, help="--scripted: s per chunk")
     parser.add_argument("--ready-file", type=Path, help="write the URLs here once up (JSON)")

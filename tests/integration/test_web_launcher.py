@@ -1,8 +1,9 @@
 """`python -m devtools.web --scripted`, as the browser tests start it: a real subprocess.
 
-One launcher serves the module: its page, config and development tokens, two runs
-through the real `langgraph dev` with a token from it, and last its stop on SIGINT
-(the tests run in file order). It shares nothing with the session's server fixtures.
+One launcher serves the module, on the run's engine (`langgraph dev`, or Aegra with
+`--engine aegra`): its page, config and development tokens, two runs through the real
+server with a token from it, and last its stop on SIGINT (the tests run in file order).
+It shares nothing with the session's server fixtures.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ import pytest
 from langgraph_sdk import get_client
 
 from devtools.process import group_alive
-from tests.support.servers import REPO_ROOT
+from tests.support.servers import REPO_ROOT, Engine
 
-# The launcher runs `langgraph dev` whatever the run's engine.
-pytestmark = [pytest.mark.server, pytest.mark.engines("dev")]
+pytestmark = pytest.mark.server
 
 INDEX = "<!doctype html><title>stub page for the launcher test</title>"
 STARTUP_SECONDS = 60.0
@@ -42,6 +42,7 @@ class Launcher:
     ready: dict[str, Any]
     ready_file: Path
     marker: str
+    engine: Engine
 
     @property
     def page_url(self) -> str:
@@ -66,12 +67,21 @@ def wait_for_ready_file(proc: subprocess.Popen[str], path: Path) -> dict[str, An
 
 
 @pytest.fixture(scope="module")
-def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+def launcher(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[Launcher]:
     folder = tmp_path_factory.mktemp("web")
     (folder / "dist").mkdir()
     (folder / "dist" / "index.html").write_text(INDEX)
     ready_file = folder / "state" / "ready.json"
-    command = [sys.executable, "-m", "devtools.web", "--scripted", "--delay", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "devtools.web",
+        "--engine",
+        engine,
+        "--scripted",
+        "--delay",
+        "0",
+    ]
     marker = uuid.uuid4().hex
     proc = subprocess.Popen(
         [*command, "--dist", str(folder / "dist"), "--ready-file", str(ready_file)],
@@ -83,7 +93,7 @@ def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
         start_new_session=True,
     )
     try:
-        yield Launcher(proc, wait_for_ready_file(proc, ready_file), ready_file, marker)
+        yield Launcher(proc, wait_for_ready_file(proc, ready_file), ready_file, marker, engine)
     finally:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -121,7 +131,8 @@ def test_it_serves_the_page_and_its_config(launcher: Launcher) -> None:
     assert (page.status_code, page.text) == (200, INDEX)
     config = httpx.get(launcher.page_url + "config.json").json()
     assert config == {"apiUrl": launcher.api_url, "devTokens": True, "auth": "hs256"}
-    assert httpx.get(launcher.api_url + "/ok").status_code == 200
+    health = "/ok" if launcher.engine == "dev" else "/health"  # Aegra has no /ok
+    assert httpx.get(launcher.api_url + health).status_code == 200
 
 
 async def test_a_dev_token_signs_in_to_the_server_and_runs_the_agent(launcher: Launcher) -> None:
@@ -157,7 +168,8 @@ def test_sigint_stops_everything_and_exits_0(launcher: Launcher) -> None:
     # The transcript is the page's URL alone; the rest went to stderr, with no traceback.
     assert out == launcher.page_url + "\n"
     assert "Traceback" not in err
-    assert f"langgraph dev is up at {launcher.api_url}" in err and "Ctrl-C stops" in err
+    name = "langgraph dev" if launcher.engine == "dev" else "aegra"
+    assert f"{name} is up at {launcher.api_url}" in err and "Ctrl-C stops" in err
     assert "DEVELOPMENT ONLY" in err
     assert not launcher.ready_file.exists()
     assert not group_alive(launcher.proc.pid)

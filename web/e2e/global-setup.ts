@@ -1,9 +1,12 @@
 /**
- * Start the page, `langgraph dev` (auth on) and the scripted OpenAI server with
- * `python -m devtools.web --scripted`, and stop them all after the run.
+ * Start the page, `langgraph dev` (or Aegra, with `WEB_ENGINE=aegra`; auth on) and the
+ * scripted OpenAI server with `python -m devtools.web --scripted`, and stop them all
+ * after the run.
  *
  * The launcher writes a ready file with the URLs once everything answers; the tests
- * read them from the environment this setup exports.
+ * read them from the environment this setup exports. When `WEB_PAGE_URL` and
+ * `WEB_API_URL` are already set (`python -m bench web` runs its own stack), the tests
+ * use that stack: nothing is started, and the teardown does nothing.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -36,16 +39,22 @@ async function waitForReady(file: string, exited: () => string | null): Promise<
   throw new Error(`devtools.web was not ready within ${STARTUP_MS / 1000} s`);
 }
 
-/** Start the stack; return the teardown that stops it (SIGINT to its process group). */
+/** Start the stack, unless one is given; return the teardown that stops it (SIGINT to its group). */
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  if (process.env.WEB_PAGE_URL && process.env.WEB_API_URL) return () => Promise.resolve();
   const scratch = mkdtempSync(join(tmpdir(), "lgchat-web-e2e-"));
   const readyFile = join(scratch, "ready.json");
   // The hook re-parses streamed tool-call arguments at most every 50 ms, so chunks come
   // slower than that for every argument state to reach the page.
   const delay = process.env.WEB_E2E_DELAY ?? "0.08";
+  // WEB_ENGINE=aegra (make test-web-prod) puts Aegra behind the page instead.
+  const engine = process.env.WEB_ENGINE ?? "dev";
   const child = spawn(
     python(),
-    ["-m", "devtools.web", "--scripted", "--delay", delay, "--port", "0", "--ready-file", readyFile],
+    [
+      ...["-m", "devtools.web", "--engine", engine, "--scripted", "--delay", delay],
+      ...["--port", "0", "--ready-file", readyFile],
+    ],
     { cwd: PROJECT, detached: true, stdio: ["ignore", "ignore", "inherit"] },
   );
   let exitLine: string | null = null;
@@ -55,6 +64,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const ready = await waitForReady(readyFile, () => exitLine);
   process.env.WEB_PAGE_URL = ready.pageUrl;
   process.env.WEB_API_URL = ready.apiUrl;
+  process.env.WEB_E2E_DELAY = delay; // the tests that report figures say what the pace was
 
   return async () => {
     const pid = child.pid;

@@ -45,3 +45,24 @@ test("two users in two browser contexts never see each other's threads", async (
   await alice.context().close();
   await bob.context().close();
 });
+
+test("changing the graph starts a new thread, and opening a thread selects its graph", async ({ page }) => {
+  await signIn(page, newUser("graphs"));
+  const graph = page.getByRole("combobox", { name: "Graph" });
+  await expect(graph).toHaveValue("agent");
+  await send(page, "Multiply 2 and 3");
+  await expect(page.getByTestId("tool-result")).toHaveText("6");
+  await idle(page);
+  await graph.selectOption("chatbot");
+  await expect(page.getByTestId("message-human")).toHaveCount(0);
+  await send(page, "count to 2");
+  await idle(page);
+
+  const list = page.getByTestId("thread-list").getByRole("button");
+  await list.filter({ hasText: "Multiply 2 and 3" }).click();
+  await expect(graph).toHaveValue("agent");
+  await expect(page.getByTestId("tool-result")).toHaveText("6");
+  await list.filter({ hasText: "count to 2" }).click();
+  await expect(graph).toHaveValue("chatbot");
+  await expect(page.getByTestId("message-ai").locator(".text")).toHaveText(["1 2"]);
+});
