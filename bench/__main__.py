@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m bench [conversation|cpu|engines] [--smoke] [--out DIR]``.
+"""Run the benchmarks: ``python -m bench [conversation|cpu|engines|web] [--smoke] [--out DIR]``.
 
 Starts the scripted model server and one `langgraph dev` (both on 127.0.0.1, free
 ports, stopped at the end), runs the six benchmarks of `bench.suite` one after the
@@ -11,6 +11,10 @@ client-CPU measurements (the live pairs of benchmark 2 and the replay of benchma
 and writes ``cpu.md`` and ``cpu.json``. ``engines`` runs only the engine comparison
 (`bench.engines`: `langgraph dev`, Aegra, Aegra x 2 with Redis) and writes
 ``engines.md``, ``engines.json`` and ``engines.png``; the full run starts with it.
+``web`` runs only the browser page against the CLI (`bench.web`: Enter to the first and
+the last token painted, through Playwright and through ``lgchat chat`` on a
+pseudo-terminal) and writes ``web.md`` and ``web.json``; the full run ends with it, or
+says in one line that it needs Node.js 20+ and Chromium and carries on without it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import conversation, engines, engines_report, suite
+from bench import conversation, engines, engines_report, suite, web
 from bench.clients import counting_client
 from bench.plots import plots
 from bench.report import markdown
@@ -147,6 +151,19 @@ def _write_engines(results: dict[str, Any], out: Path, started: float) -> None:
     _save(out, "engines", results, report, started)
 
 
+def _web(out: Path, smoke: bool, started: float) -> bool:
+    """Run `bench.web`, write ``web.json`` and ``web.md``; False: no Node.js 20+ or Chromium."""
+    problem = web.missing()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return False
+    sizes = web.WebSizes(runs=2, words=10) if smoke else web.WebSizes()
+    results = web.run(sizes, lambda text: _log(started, text))
+    results["smoke"] = smoke
+    _save(out, "web", results, web.markdown(results), started)
+    return True
+
+
 async def _engines(model: ModelServer, work: Path, smoke: bool, started: float) -> dict[str, Any]:
     """Run `bench.engines` on the running model server; return its results."""
     sizes = engines.SMOKE if smoke else engines.EngineSizes()
@@ -193,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "only",
         nargs="?",
-        choices=["conversation", "cpu", "engines"],
+        choices=["conversation", "cpu", "engines", "web"],
         help="run only this benchmark",
     )
     args = parser.parse_args(argv)
@@ -205,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if args.only == "web":  # its own stack (`devtools.web`): no model server here
+        return 0 if _web(out, args.smoke, started) else 1
     work = scratch_dir()
     model = ModelServer(work).start()
     try:
@@ -223,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         return _write_cpu(results, out, started)
     pngs = plots(results, out)
     _save(out, "latest", results, markdown(results, pngs, elapsed), started)
+    if not args.smoke:  # last, once every server above has stopped; `make test` has no Node.js
+        _web(out, smoke=False, started=started)
     return 0
 
 
