@@ -371,7 +371,14 @@ EACH_IGNORE_FILE = pytest.mark.parametrize(
 @EACH_IGNORE_FILE
 def test_build_context_leaves_out_secrets_and_environments(ignore_file: Path) -> None:
     patterns = _ignore_patterns(ignore_file)
-    for path in (".env", ".env.local", ".venv/bin/python", ".venv-aegra/pyvenv.cfg", ".git/HEAD"):
+    for path in (
+        ".env",
+        ".env.local",
+        ".venv/bin/python",
+        ".venv-aegra/pyvenv.cfg",
+        ".git/HEAD",
+        "web/node_modules/react/index.js",
+    ):
         assert _ignored(path, patterns), f"{ignore_file.name} lets {path} into the image"
 
 
