@@ -44,9 +44,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   if (process.env.WEB_PAGE_URL && process.env.WEB_API_URL) return () => Promise.resolve();
   const scratch = mkdtempSync(join(tmpdir(), "lgchat-web-e2e-"));
   const readyFile = join(scratch, "ready.json");
-  // The hook re-parses streamed tool-call arguments at most every 50 ms, so chunks come
-  // slower than that for every argument state to reach the page.
-  const delay = process.env.WEB_E2E_DELAY ?? "0.08";
+  // The offline model's own pace (what `make web` shows): a word or an argument
+  // fragment every 20 ms.
+  const delay = process.env.WEB_E2E_DELAY ?? "0.02";
   // WEB_ENGINE=aegra (make test-web-prod) puts Aegra behind the page instead.
   const engine = process.env.WEB_ENGINE ?? "dev";
   const child = spawn(

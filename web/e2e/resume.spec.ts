@@ -6,16 +6,16 @@ import { api, counted, idle, newUser, openThread, send, signIn } from "./support
 test("a reload in the middle of a reply shows the whole reply exactly once", async ({ page }) => {
   await signIn(page, newUser("reload"));
   await page.getByRole("combobox", { name: "Graph" }).selectOption("chatbot");
-  await send(page, "count to 60");
+  await send(page, "count to 150");
   const answer = page.getByTestId("message-ai").locator(".text");
   await expect(answer).toContainText("1 2 3 4 5 ");
-  expect(await answer.textContent()).not.toContain("60");
+  expect(await answer.textContent()).not.toContain("150");
   await page.reload();
 
   await expect(page.getByTestId("message-ai")).toHaveCount(1);
   await idle(page);
-  await expect(page.getByTestId("message-human")).toHaveText(["count to 60"]);
-  await expect(page.getByTestId("message-ai").locator(".text")).toHaveText([counted(60)]);
+  await expect(page.getByTestId("message-human")).toHaveText(["count to 150"]);
+  await expect(page.getByTestId("message-ai").locator(".text")).toHaveText([counted(150)]);
   const runs = await api<{ status: string }[]>(page, `/threads/${openThread(page)}/runs`);
   expect(runs.map((run) => run.status)).toEqual(["success"]);
 });

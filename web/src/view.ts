@@ -5,6 +5,7 @@
  * tool call; a tool message fills in the card of the call it answers instead of
  * getting a bubble of its own. The pure functions here are what Vitest checks.
  */
+import { parsePartialJson } from "@langchain/core/output_parsers";
 import type { Message } from "@langchain/langgraph-sdk";
 
 /**
@@ -88,19 +89,53 @@ function toolResults(messages: readonly Message[]): Map<string, ToolResult> {
   return results;
 }
 
+interface CallSketch {
+  id: string | undefined;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Return a streaming message's calls as its merged chunks say so far, or null.
+ *
+ * The hook re-parses a streaming message's `tool_calls` at most every 50 ms (a call
+ * whose header has just arrived is not even in them yet), so fast fragments would skip
+ * states. Its `tool_call_chunks` hold every fragment merged so far, which
+ * langchain-core's partial-JSON parser reads as they are.
+ */
+function streamedCalls(message: Message): CallSketch[] | null {
+  const chunks = (message as { tool_call_chunks?: unknown }).tool_call_chunks;
+  if (!Array.isArray(chunks) || chunks.length === 0) return null;
+  return (chunks as { id?: unknown; name?: unknown; args?: unknown }[]).map((chunk) => {
+    const text = typeof chunk.args === "string" ? chunk.args : "";
+    const parsed: unknown = text ? parsePartialJson(text) : {};
+    return {
+      id: typeof chunk.id === "string" ? chunk.id : undefined,
+      name: typeof chunk.name === "string" ? chunk.name : "tool",
+      args: isObject(parsed) ? parsed : {},
+    };
+  });
+}
+
 function toolCallViews(
   message: Message,
   results: Map<string, ToolResult>,
   answered: boolean,
 ): ToolCallView[] {
   if (message.type !== "ai") return [];
-  return (message.tool_calls ?? []).map((call, index) => {
+  const calls =
+    streamedCalls(message) ??
+    (message.tool_calls ?? []).map(({ id, name, args }) => ({ id, name, args: isObject(args) ? args : {} }));
+  return calls.map(({ name, args, ...call }, index) => {
     const id = call.id ?? `${message.id ?? "call"}-${index}`;
-    const args = call.args as Record<string, unknown>;
     const result = results.get(id);
     const unfinished: ToolCallState = answered ? "dropped" : "pending";
     const state: ToolCallState = result ? (result.failed ? "error" : "done") : unfinished;
-    return { id, name: call.name, args, argsText: formatArgs(args), state, result: result?.text ?? null };
+    return { id, name, args, argsText: formatArgs(args), state, result: result?.text ?? null };
   });
 }
 

@@ -94,6 +94,23 @@ describe("messageViews", () => {
     expect(dropped[1]?.toolCalls[0]?.state).toBe("dropped");
   });
 
+  it("reads a streaming call from its merged chunks, ahead of the hook's re-parse", () => {
+    const streaming = (args: string) =>
+      ({
+        id: "a1",
+        type: "ai",
+        content: "",
+        tool_calls: [],
+        tool_call_chunks: [{ id: "c1", name: "multiply", args, index: 0 }],
+      }) as unknown as Message;
+    const calls = (args: string) =>
+      messageViews([streaming(args)])[0]?.toolCalls.map((call) => [call.id, call.name, call.argsText]);
+    expect(calls("")).toEqual([["c1", "multiply", "{}"]]);
+    expect(calls('{"a": 2')).toEqual([["c1", "multiply", '{"a": 2}']]);
+    expect(calls('{"a": 2, "b": 3}')).toEqual([["c1", "multiply", '{"a": 2, "b": 3}']]);
+    expect(calls("[1,")).toEqual([["c1", "multiply", "{}"]]);
+  });
+
   it("leaves out empty AI chunks and system messages", () => {
     const messages: Message[] = [
       { id: "s", type: "system", content: "be brief" },
