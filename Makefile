@@ -91,11 +91,14 @@ web-node:
 
 # npm ci again only when package-lock.json changed (npm writes the stamp; touch dates it).
 $(WEB_STAMP): web/package-lock.json | web-node
-	cd web && npm ci --no-audit --no-fund
+	@echo "installing the page's packages (npm ci)" >&2
+	@cd web && npm ci --no-audit --no-fund >&2
 	@touch $(WEB_STAMP)
 
+# stdout is the page's URL alone; the build's progress goes to stderr.
 web: web-node $(STAMP) $(WEB_STAMP)
-	cd web && npm run build
+	@echo "building the page (web/dist)" >&2
+	@cd web && npm run --silent build >&2
 	@exec $(BIN)/python -m devtools.web $(if $(filter file,$(origin WEB_PORT)),--prefer-port,--port) $(WEB_PORT)
 
 # The page's checks, then its browser suite: Playwright drives Debian's Chromium (never a
