@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,17 +46,35 @@ class QuietHandler(BaseHTTPRequestHandler):
         """Return the request's body (read, so a kept-alive connection stays usable)."""
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def answer(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        """Send one whole response."""
+    def answer(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        headers: Mapping[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
+        """Send one whole response, with extra `headers`; for HEAD (`head`), no body."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not head:
+            self.wfile.write(body)
 
-    def answer_json(self, status: int, payload: Any) -> None:
+    def answer_json(
+        self,
+        status: int,
+        payload: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
         """Send `payload` as a JSON response."""
-        self.answer(status, json.dumps(payload).encode())
+        self.answer(status, json.dumps(payload).encode(), headers=headers, head=head)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""

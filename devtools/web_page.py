@@ -241,12 +241,13 @@ class PageHandler(QuietHandler):
         if found is None and not Path(urllib.parse.unquote(path)).suffix:
             found = self.server.static_file("/index.html")
         if found is None:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+            text = "text/plain; charset=utf-8"
+            self.answer(404, b"not found\n", text, headers=_headers("no-store"), head=head)
             return
         content_type = CONTENT_TYPES.get(found.suffix.lower()) or (
             mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         )
-        self._send(200, found.read_bytes(), content_type, head=head, cache="no-cache")
+        self.answer(200, found.read_bytes(), content_type, headers=_headers("no-cache"), head=head)
 
     def _from_loopback(self) -> bool:
         """Refuse (403) a request whose ``Host`` is not a loopback name."""
@@ -257,25 +258,12 @@ class PageHandler(QuietHandler):
         return False
 
     def _json(self, status: int, payload: Any, *, head: bool = False) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", head=head)
+        self.answer_json(status, payload, headers=_headers("no-store"), head=head)
 
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": " ".join(message.split())})
 
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        *,
-        head: bool = False,
-        cache: str = "no-store",
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", cache)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+
+def _headers(cache: str) -> dict[str, str]:
+    """Return the headers every answer of the page's server carries."""
+    return {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
