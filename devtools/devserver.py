@@ -52,7 +52,7 @@ from typing import Any
 
 from devtools import require_dev_extra
 from devtools.ports import LOOPBACK, bind_loopback, free_port
-from devtools.process import QUIET_ENV, ServerProcess, ServerProcessError
+from devtools.process import QUIET_ENV, ServerProcess, ServerProcessError, interrupt
 from security.settings import AuthSettings
 
 DevServerError = ServerProcessError
@@ -242,10 +242,6 @@ def _give_terminal(fd: int, pgid: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def call_in_foreground(command: Sequence[str], env: Mapping[str, str]) -> int:
     """Run ``command`` in its own process group, handing it the terminal like a shell does.
 
@@ -346,7 +342,7 @@ def _run(command: list[str], *, port: int | None, dev_auth: bool = False) -> int
         return 127
     # SIGTERM or SIGHUP (make, a closed terminal) must stop the server too.
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, interrupt)
     try:
         env_file = Path(".env")
         auth = dev_auth_env(env_file) if dev_auth else {}

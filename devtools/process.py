@@ -52,6 +52,11 @@ class PortTakenError(Exception):
     """The server reported that its port was already in use."""
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """Raise KeyboardInterrupt: as a handler, SIGTERM or SIGHUP stop a launcher like Ctrl-C."""
+    raise KeyboardInterrupt
+
+
 def group_alive(pgid: int) -> bool:
     """Return whether any process is left in process group ``pgid``."""
     try:

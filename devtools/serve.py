@@ -41,7 +41,7 @@ from devtools.aegra import (
 from devtools.devserver import chat_command, default_state_dir, env_file_values, port_is_free
 from devtools.ports import free_port
 from devtools.postgres import Database, PostgresUnavailable
-from devtools.process import ServerProcessError
+from devtools.process import ServerProcessError, interrupt
 from security.settings import AuthSettings
 
 DEFAULT_PORT = 2026
@@ -104,10 +104,6 @@ def _check(
     return database, redis
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def unguarded(url: str, log: Path) -> str | None:
     """Return why the server at `url` serves without auth although it is configured.
 
@@ -153,7 +149,7 @@ def serve(instances: int, port: int) -> int:
     # SIGINT too: a background job of a script (a CI run, `make serve &`) inherits it
     # ignored, and Python then never raises KeyboardInterrupt.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, interrupt)
     with ExitStack() as stack:
         try:
             servers: list[AegraServer] = []

@@ -47,7 +47,7 @@ from devtools.fake_openai import (
     server_env,
 )
 from devtools.postgres import PostgresUnavailable
-from devtools.process import ServerProcess
+from devtools.process import ServerProcess, interrupt
 from devtools.web_page import ApiAccess, PageServer
 from security.settings import AuthSettings
 
@@ -166,10 +166,6 @@ def start_engine(
     return deployment.add()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def launch(args: argparse.Namespace) -> int:
     """Start the servers, announce them, and serve until a signal (see the module docstring).
 
@@ -243,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGINT too: a process started in the background may have inherited it ignored.
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {signum: signal.signal(signum, _interrupt) for signum in handled}
+    previous = {signum: signal.signal(signum, interrupt) for signum in handled}
     try:
         return launch(args)
     except KeyboardInterrupt:
