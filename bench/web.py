@@ -32,6 +32,7 @@ import httpx
 from bench.common import percentile
 from bench.servers import REPO, machine_info, scratch_dir
 from bench.tables import table
+from devtools.web import LaunchError, wait_for_ready_file
 
 WEB = REPO / "web"
 COLUMNS, ROWS = 120, 40
@@ -95,12 +96,11 @@ def _stack(delay: float, work: Path) -> Iterator[dict[str, str]]:
             command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
         )
         try:
-            deadline = time.monotonic() + 120
-            while not ready.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"devtools.web did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
-            yield json.loads(ready.read_text())
+            try:
+                urls = wait_for_ready_file(proc, ready, timeout=120)
+            except LaunchError as error:
+                raise RuntimeError(f"devtools.web: {error}: {log.read_text()[-2000:]}") from None
+            yield urls
         finally:
             _stop(proc)
 

@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -133,6 +134,23 @@ def write_ready_file(path: Path, info: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(info) + "\n")
     os.replace(temporary, path)
+
+
+def wait_for_ready_file(proc: subprocess.Popen[Any], path: Path, timeout: float) -> dict[str, Any]:
+    """Return what a launcher started as ``proc`` wrote to its ``--ready-file``, once it has.
+
+    Raises:
+        LaunchError: The launcher exited first, or ``timeout`` seconds passed.
+    """
+    deadline = time.monotonic() + timeout
+    while not path.is_file():
+        if proc.poll() is not None:
+            raise LaunchError(f"the launcher exited with {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise LaunchError(f"the launcher was not ready after {timeout:g} s")
+        time.sleep(0.1)
+    ready: dict[str, Any] = json.loads(path.read_text())
+    return ready
 
 
 def one_line_error(message: str) -> str:

@@ -9,12 +9,10 @@ It shares nothing with the session's server fixtures.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from devtools.process import group_alive
+from devtools.web import LaunchError, wait_for_ready_file
 from tests.support.servers import REPO_ROOT, Engine
 
 pytestmark = pytest.mark.server
@@ -53,17 +52,12 @@ class Launcher:
         return str(self.ready["apiUrl"])
 
 
-def wait_for_ready_file(proc: subprocess.Popen[str], path: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not path.is_file():
-        if proc.poll() is not None:
-            _, err = proc.communicate()
-            pytest.fail(f"the launcher exited with {proc.returncode}: {err}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no ready file after {STARTUP_SECONDS:.0f}s")
-        time.sleep(0.1)
-    ready: dict[str, Any] = json.loads(path.read_text())
-    return ready
+def ready_or_fail(proc: subprocess.Popen[str], path: Path) -> dict[str, Any]:
+    try:
+        return wait_for_ready_file(proc, path, STARTUP_SECONDS)
+    except LaunchError as error:
+        _, err = proc.communicate() if proc.poll() is not None else ("", "")
+        pytest.fail(f"{error}: {err}")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +87,7 @@ def launcher(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterat
         start_new_session=True,
     )
     try:
-        yield Launcher(proc, wait_for_ready_file(proc, ready_file), ready_file, marker, engine)
+        yield Launcher(proc, ready_or_fail(proc, ready_file), ready_file, marker, engine)
     finally:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
